@@ -1,0 +1,127 @@
+"""The `kafka-bridge` command: settings, logging, the development broker, the HTTP server.
+
+This module owns the process lifecycle only; the application itself comes from
+`bridge.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from bridge import __version__
+from bridge.config import ConfigError, load_settings
+from bridge.embedded_broker import (
+    EmbeddedBroker,
+    EmbeddedBrokerError,
+    settings_for_embedded_broker,
+)
+from bridge.settings import Settings
+
+logger = logging.getLogger("bridge")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_DEV_MODE_BANNER = (
+    "*" * 78,
+    "DEVELOPMENT MODE: no bootstrap.servers configured.",
+    "Started an embedded IN-MEMORY Kafka-compatible broker (Tansu) on {servers}.",
+    "Every topic and message is LOST when kafka-bridge exits. Not for production.",
+    "For real use set bootstrap.servers (--bootstrap-servers or",
+    "KAFKA_BRIDGE_BOOTSTRAP_SERVERS) to your Kafka cluster.",
+    "*" * 78,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the bridge until SIGINT/SIGTERM; the exit status: 0, 1 on failure, 2 on bad config."""
+    try:
+        settings = load_settings(argv)
+    except ConfigError as exc:
+        print(f"kafka-bridge: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT, force=True)
+
+    broker: EmbeddedBroker | None = None
+    with _sigterm_interrupts():
+        try:
+            if settings.bootstrap_servers is None:
+                broker = EmbeddedBroker()
+                servers = broker.start()
+                for line in _DEV_MODE_BANNER:
+                    logger.warning(line.format(servers=servers))
+                settings = settings_for_embedded_broker(settings, servers)
+            return _serve(settings, embedded=broker is not None)
+        except EmbeddedBrokerError as exc:
+            logger.error("cannot start the embedded development broker: %s", exc)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+        finally:
+            if broker is not None:
+                logger.info("stopping the embedded development broker")
+                broker.stop()
+
+
+def _serve(settings: Settings, *, embedded: bool) -> int:
+    # Imported here so `--help` and configuration errors answer without loading the app.
+    from aiohttp import web
+
+    from bridge.app import create_app
+    from bridge.kafka.client_config import KafkaConfigError
+
+    kafka = settings.bootstrap_servers
+    if embedded:
+        kafka = f"{kafka}, embedded development broker"
+
+    def announce(*_: Any, **__: Any) -> None:
+        # aiohttp calls `print` once its sites listen; our one line replaces its banner.
+        logger.info(
+            "kafka-bridge %s listening on http://%s:%s (Kafka: %s)",
+            __version__,
+            settings.host,
+            settings.port,
+            kafka,
+        )
+
+    try:
+        # The bridge's own middleware writes the access log, so aiohttp's is off.
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=announce,
+            access_log=None,
+        )
+    except KafkaConfigError as exc:
+        print(f"kafka-bridge: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        logger.error("kafka-bridge stopped: %s", exc)
+        return 1
+    return 0
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Until aiohttp installs its own handlers, SIGTERM unwinds like Ctrl-C does, so the
+    `finally` in `main` still stops the embedded broker (it runs in its own session)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

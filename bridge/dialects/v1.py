@@ -1,0 +1,83 @@
+"""The v1 dialect: Confluent REST Proxy v1 error codes and response shapes."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from bridge.dialects.base import Dialect
+from bridge.errors import BridgeError, ErrorKind
+from bridge.produce import ProduceResult
+
+_CODES = MappingProxyType(
+    {
+        ErrorKind.TOPIC_NOT_FOUND: (404, 40401),
+        ErrorKind.PARTITION_NOT_FOUND: (404, 40402),
+        ErrorKind.CONSUMER_NOT_FOUND: (404, 40403),
+        ErrorKind.ROUTE_NOT_FOUND: (404, 404),
+        ErrorKind.METHOD_NOT_ALLOWED: (405, 405),
+        ErrorKind.NOT_ACCEPTABLE: (406, 406),
+        ErrorKind.CONSUMER_FORMAT_MISMATCH: (406, 40601),
+        ErrorKind.CONSUMER_ALREADY_SUBSCRIBED: (409, 40901),
+        ErrorKind.CONSUMER_ALREADY_EXISTS: (409, 40902),
+        ErrorKind.SUBSCRIPTION_CONFLICT: (409, 40903),
+        ErrorKind.BODY_TOO_LARGE: (413, 413),
+        ErrorKind.UNSUPPORTED_MEDIA_TYPE: (415, 415),
+        ErrorKind.MALFORMED_BODY: (400, 400),
+        ErrorKind.INVALID_BODY: (422, 422),
+        ErrorKind.KEY_SCHEMA_MISSING: (422, 42201),
+        ErrorKind.VALUE_SCHEMA_MISSING: (422, 42202),
+        ErrorKind.RESPONSE_TOO_LARGE: (422, 422),
+        ErrorKind.INVALID_CONSUMER_CONFIG: (422, 42204),
+        ErrorKind.INVALID_SCHEMA: (422, 42205),
+        ErrorKind.KAFKA_ERROR: (500, 50002),
+        ErrorKind.KAFKA_RETRIABLE: (500, 50003),
+        ErrorKind.SCHEMA_REGISTRY_ERROR: (502, 50201),
+        ErrorKind.UNAVAILABLE: (503, 503),
+        ErrorKind.INTERNAL: (500, 500),
+    }
+)
+
+#: Per-record error codes of a v1 produce response.
+_NON_RETRIABLE, _RETRIABLE = 1, 2
+
+
+class V1Dialect(Dialect):
+    version = 1
+    schema_document = "v1"
+    accepts_bare_record_array = True
+    error_codes = _CODES
+
+    def error_body(self, error: BridgeError) -> dict[str, Any]:
+        message = error.message
+        if error.details:
+            message = f"{message}: {'; '.join(error.details)}"
+        return {"error_code": self.error_status(error)[1], "message": message}
+
+    def produce_body(self, result: ProduceResult) -> dict[str, Any]:
+        offsets: list[dict[str, Any]] = []
+        for delivery in result.deliveries:
+            if delivery.error is None:
+                offsets.append(
+                    {
+                        "partition": delivery.partition,
+                        "offset": delivery.offset,
+                        "error_code": None,
+                        "error": None,
+                    }
+                )
+            else:
+                retriable = delivery.error.kind is ErrorKind.KAFKA_RETRIABLE
+                offsets.append(
+                    {
+                        "partition": None,
+                        "offset": None,
+                        "error_code": _RETRIABLE if retriable else _NON_RETRIABLE,
+                        "error": delivery.error.message,
+                    }
+                )
+        return {
+            "key_schema_id": result.key_schema_id,
+            "value_schema_id": result.value_schema_id,
+            "offsets": offsets,
+        }

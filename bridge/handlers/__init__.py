@@ -1,0 +1,1 @@
+"""Request handlers, shared by both dialects; each module owns one resource."""

@@ -1,0 +1,46 @@
+"""Producing: `POST /topics/{topic}` and `POST /topics/{topic}/partitions/{partition}`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bridge.errors import BridgeError, ErrorKind
+from bridge.http import context, json_response, no_content, path_partition, query_flag, read_json
+from bridge.produce import DEFAULT_FORMAT, ProduceRequest
+from bridge.services import SERVICES
+
+
+async def _produce(request: web.Request, partition: int | None) -> web.Response:
+    ctx = context(request)
+    if ctx.body_type is None:
+        raise BridgeError(
+            ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+            "A produce request needs a Content-Type such as "
+            f"application/vnd.kafka.binary.v{ctx.dialect.version}+json",
+        )
+    body_name = "produce_to_topic" if partition is None else "produce_to_partition"
+    body = await read_json(request, body_name, "The record list")
+    produce_request = ProduceRequest.from_body(
+        topic=request.match_info["topic"],
+        partition=partition,
+        embedded_format=ctx.body_type.embedded_format or DEFAULT_FORMAT,
+        body=body,
+    )
+    pipeline = request.app[SERVICES].produce
+    if query_flag(request, "async"):
+        await pipeline.produce_nowait(produce_request)
+        return no_content()
+    result = await pipeline.produce(produce_request)
+    failures = [d.error for d in result.deliveries if d.error is not None]
+    if failures and len(failures) == len(result.deliveries):
+        # Nothing was written: the request as a whole failed, retriable or not.
+        raise failures[0]
+    return json_response(request, ctx.dialect.produce_body(result))
+
+
+async def produce_to_topic(request: web.Request) -> web.Response:
+    return await _produce(request, partition=None)
+
+
+async def produce_to_partition(request: web.Request) -> web.Response:
+    return await _produce(request, partition=path_partition(request))

@@ -1,0 +1,84 @@
+"""Per-request plumbing shared by all handlers: the negotiated context, JSON bodies in and out.
+
+The negotiation middleware stores a `RequestContext` on each API request; handlers read the
+dialect and response type from it and answer through `json_response`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from bridge.dialects import Dialect
+from bridge.errors import BridgeError, ErrorKind
+from bridge.negotiation import BodyType, ResponseType
+from bridge.validation import parse_json, validate
+
+_INT32_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    dialect: Dialect
+    response: ResponseType
+    #: What the Content-Type said; None when the request had no Content-Type.
+    body_type: BodyType | None
+
+
+CONTEXT = web.RequestKey("bridge_context", RequestContext)
+
+
+def context(request: web.Request) -> RequestContext:
+    return request[CONTEXT]
+
+
+def json_response(
+    request: web.Request, data: Any, status: int = 200, content_type: str | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data),
+        status=status,
+        headers={"Content-Type": content_type or request[CONTEXT].response.content_type},
+    )
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+async def read_json(request: web.Request, body: str, what: str) -> Any:
+    """The request body parsed and checked against the dialect's schema named `body`."""
+    raw = await request.read()
+    if not raw.strip():
+        raise BridgeError(ErrorKind.INVALID_BODY, f"{what} is missing: the request body is empty")
+    data = parse_json(raw)
+    dialect = request[CONTEXT].dialect
+    if dialect.accepts_bare_record_array and isinstance(data, list):
+        data = {"records": data}
+    validate(data, dialect.schema_document, body, what)
+    return data
+
+
+def path_partition(request: web.Request) -> int:
+    """The `{partition}` path segment; anything but a partition number is not found."""
+    raw = request.match_info["partition"]
+    if raw.isascii() and raw.isdigit() and int(raw) <= _INT32_MAX:
+        return int(raw)
+    topic = request.match_info.get("topic", "")
+    raise BridgeError(
+        ErrorKind.PARTITION_NOT_FOUND, f"Partition '{raw}' of topic '{topic}' not found"
+    )
+
+
+def query_flag(request: web.Request, name: str) -> bool:
+    raw = request.query.get(name)
+    if raw is None or raw.lower() == "false":
+        return False
+    if raw.lower() == "true":
+        return True
+    raise BridgeError(
+        ErrorKind.INVALID_BODY, f"Query parameter '{name}' must be true or false, not '{raw}'"
+    )

@@ -1,0 +1,183 @@
+"""Cluster metadata for the HTTP API: brokers, topics, partitions and topic configs.
+
+Metadata requests are sent with `allow_auto_topic_creation=False`, so looking a topic up
+never creates it (brokers create topics for ordinary metadata requests when they allow
+auto-creation). Topic metadata is cached for `metadata.max.age.ms`; a topic that is not in
+the cache is always asked for, so a topic created a moment ago is found at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import for_code
+from aiokafka.protocol.metadata import MetadataRequest
+
+from bridge.errors import BridgeError, ErrorKind
+from bridge.kafka.client_config import admin_kwargs
+from bridge.kafka.failures import kafka_call, kafka_failure
+from bridge.settings import Settings
+
+#: Kafka's own internal topics, hidden from topic listings even where a broker does not
+#: flag them as internal.
+_INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+_UNKNOWN_TOPIC = 3
+#: DescribeConfigs config_source value for a per-topic override.
+_TOPIC_OVERRIDE_SOURCE = 1
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    partition: int
+    leader: int
+    replicas: tuple[int, ...]
+    in_sync: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    internal: bool
+    partitions: tuple[PartitionInfo, ...]
+
+    def partition(self, number: int) -> PartitionInfo:
+        for info in self.partitions:
+            if info.partition == number:
+                return info
+        raise BridgeError(
+            ErrorKind.PARTITION_NOT_FOUND,
+            f"Partition {number} of topic '{self.name}' not found "
+            f"(it has {len(self.partitions)} partitions)",
+        )
+
+    def has_partition(self, number: int) -> bool:
+        return any(info.partition == number for info in self.partitions)
+
+
+def _topic_from_response(entry: dict[str, Any]) -> TopicInfo:
+    partitions = tuple(
+        sorted(
+            (
+                PartitionInfo(
+                    partition=p["partition"],
+                    leader=p["leader"],
+                    replicas=tuple(p["replicas"]),
+                    in_sync=tuple(p["isr"]),
+                )
+                for p in entry["partitions"]
+            ),
+            key=lambda info: info.partition,
+        )
+    )
+    internal = bool(entry.get("is_internal")) or entry["topic"] in _INTERNAL_TOPICS
+    return TopicInfo(name=entry["topic"], internal=internal, partitions=partitions)
+
+
+class ClusterMetadata:
+    """Brokers, topics and configs, fetched without side effects and cached briefly."""
+
+    def __init__(self, settings: Settings, timeout_s: float = 10.0) -> None:
+        self._kwargs = admin_kwargs(settings)
+        self._max_age_s = settings.metadata_max_age_ms / 1000
+        self._timeout_s = timeout_s
+        self._client: AIOKafkaClient | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._topics: dict[str, tuple[float, TopicInfo]] = {}
+
+    async def start(self) -> None:
+        self._client = AIOKafkaClient(**self._kwargs)
+        await self._client.bootstrap()
+        self._admin = AIOKafkaAdminClient(**self._kwargs)
+        await self._admin.start()
+
+    async def close(self) -> None:
+        if self._admin is not None:
+            await self._admin.close()
+        if self._client is not None:
+            await self._client.close()
+
+    async def _metadata(self, topics: list[str] | None) -> dict[str, Any]:
+        assert self._client is not None, "ClusterMetadata used before start()"
+        async with kafka_call("fetching cluster metadata", self._timeout_s):
+            node = self._client.get_random_node()
+            if node is None:
+                raise BridgeError(ErrorKind.KAFKA_RETRIABLE, "no Kafka broker is reachable")
+            request = MetadataRequest(topics, allow_auto_topic_creation=False)
+            response = await self._client.send(node, request)
+        result: dict[str, Any] = response.to_object()
+        return result
+
+    async def broker_ids(self) -> list[int]:
+        response = await self._metadata([])
+        return sorted(broker["node_id"] for broker in response["brokers"])
+
+    async def topic_names(self) -> list[str]:
+        """Every topic that is not internal, sorted; refreshes the cache as it goes."""
+        response = await self._metadata(None)
+        now = time.monotonic()
+        names = []
+        for entry in response["topics"]:
+            if entry["error_code"] != 0:
+                continue
+            info = _topic_from_response(entry)
+            self._topics[info.name] = (now, info)
+            if not info.internal:
+                names.append(info.name)
+        return sorted(names)
+
+    async def topic(self, name: str) -> TopicInfo:
+        """The topic's metadata; BridgeError TOPIC_NOT_FOUND when it does not exist."""
+        cached = self._topics.get(name)
+        if cached is not None and time.monotonic() - cached[0] < self._max_age_s:
+            return cached[1]
+        response = await self._metadata([name])
+        for entry in response["topics"]:
+            if entry["topic"] != name:
+                continue
+            if entry["error_code"] == _UNKNOWN_TOPIC:
+                self._topics.pop(name, None)
+                raise BridgeError(ErrorKind.TOPIC_NOT_FOUND, f"Topic '{name}' not found")
+            if entry["error_code"] != 0:
+                raise kafka_failure(for_code(entry["error_code"])(), f"looking up topic '{name}'")
+            info = _topic_from_response(entry)
+            self._topics[name] = (time.monotonic(), info)
+            return info
+        raise BridgeError(ErrorKind.TOPIC_NOT_FOUND, f"Topic '{name}' not found")
+
+    def forget(self, name: str) -> None:
+        """Drop a topic from the cache (for example after the broker said it is gone)."""
+        self._topics.pop(name, None)
+
+    async def topic_configs(self, name: str) -> dict[str, str]:
+        """The topic's per-topic configuration overrides (not broker defaults)."""
+        assert self._admin is not None, "ClusterMetadata used before start()"
+        resource = ConfigResource(ConfigResourceType.TOPIC, name)
+        async with kafka_call(f"describing configs of topic '{name}'", self._timeout_s):
+            responses = await self._admin.describe_configs([resource])
+        configs: dict[str, str] = {}
+        for response in responses:
+            for entry in response.to_object()["resources"]:
+                if entry["error_code"] != 0:
+                    raise kafka_failure(
+                        for_code(entry["error_code"])(), f"describing configs of '{name}'"
+                    )
+                for config in entry["config_entries"]:
+                    overridden = config.get("config_source") == _TOPIC_OVERRIDE_SOURCE or (
+                        "config_source" not in config and not config.get("is_default", True)
+                    )
+                    if overridden and config["config_value"] is not None:
+                        configs[config["config_name"]] = config["config_value"]
+        return configs
+
+    async def ping(self) -> bool:
+        """True when a broker answers a metadata request now."""
+        try:
+            await self._metadata([])
+        except BridgeError:
+            return False
+        return True

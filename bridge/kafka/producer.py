@@ -1,0 +1,135 @@
+"""The process's one shared Kafka producer.
+
+All records of a request are handed to aiokafka together and their acknowledgements awaited
+together, bounded by `produce.timeout.ms`, so a request never waits for the broker longer
+than that and every record gets its own outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from bridge.errors import BridgeError, ErrorKind
+from bridge.kafka.client_config import producer_kwargs
+from bridge.kafka.failures import kafka_failure
+from bridge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRecord:
+    """A record ready for Kafka: `None` key or value is a Kafka null."""
+
+    key: bytes | None
+    value: bytes | None
+    partition: int | None = None
+    timestamp_ms: int | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What happened to one record: where it landed, or why it did not."""
+
+    partition: int | None = None
+    offset: int | None = None
+    error: BridgeError | None = None
+
+
+class SharedProducer:
+    def __init__(self, settings: Settings) -> None:
+        self._kwargs = producer_kwargs(settings)
+        self._timeout_s = settings.produce_timeout_ms / 1000
+        self._producer: AIOKafkaProducer | None = None
+        self._background: set[asyncio.Future[object]] = set()
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(**self._kwargs)
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            await self._producer.stop()
+            hint = ""
+            if self._kwargs.get("enable_idempotence"):
+                hint = (
+                    " (if the broker does not support idempotent producers, set "
+                    "kafka.producer.enable.idempotence=false)"
+                )
+            raise RuntimeError(f"the Kafka producer could not start: {exc!r}{hint}") from exc
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            # stop() flushes what is still buffered, including fire-and-forget sends.
+            await self._producer.stop()
+
+    async def _enqueue(
+        self, topic: str, records: Sequence[OutgoingRecord]
+    ) -> list[asyncio.Future[object]]:
+        assert self._producer is not None, "SharedProducer used before start()"
+        futures: list[asyncio.Future[object]] = []
+        for record in records:
+            try:
+                future = await self._producer.send(
+                    topic,
+                    value=record.value,
+                    key=record.key,
+                    partition=record.partition,
+                    timestamp_ms=record.timestamp_ms,
+                    headers=list(record.headers) or None,
+                )
+            except (KafkaError, AssertionError, ValueError) as exc:
+                # aiokafka raises before queueing for a partition it does not know; the
+                # record gets its own error instead of failing those queued before it.
+                future = asyncio.get_running_loop().create_future()
+                future.set_exception(exc)
+            futures.append(future)
+        return futures
+
+    async def send_all(self, topic: str, records: Sequence[OutgoingRecord]) -> list[Delivery]:
+        """Send the records together and report each one's outcome."""
+        futures: list[asyncio.Future[object]] = []
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                futures = await self._enqueue(topic, records)
+                await asyncio.wait(futures)
+        except TimeoutError:
+            pass
+        deliveries = [self._delivery(f) for f in futures]
+        missing = len(records) - len(deliveries)
+        return deliveries + [self._not_acknowledged()] * missing
+
+    def _not_acknowledged(self) -> Delivery:
+        message = f"not acknowledged by Kafka within {self._timeout_s:g} s; it may still be written"
+        return Delivery(error=BridgeError(ErrorKind.KAFKA_RETRIABLE, message))
+
+    def _delivery(self, future: asyncio.Future[object]) -> Delivery:
+        if not future.done():
+            return self._not_acknowledged()
+        exc = future.exception()
+        if exc is not None:
+            return Delivery(error=kafka_failure(exc, "producing"))
+        metadata = future.result()
+        return Delivery(partition=metadata.partition, offset=metadata.offset)  # type: ignore[attr-defined]
+
+    async def send_nowait(self, topic: str, records: Sequence[OutgoingRecord]) -> None:
+        """Hand the records to the producer without waiting for acknowledgements.
+
+        Failures are logged: the client asked not to hear about them.
+        """
+        async with asyncio.timeout(self._timeout_s):
+            futures = await self._enqueue(topic, records)
+        for future in futures:
+            self._background.add(future)
+            future.add_done_callback(self._forget_background)
+
+    def _forget_background(self, future: asyncio.Future[object]) -> None:
+        self._background.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("asynchronous produce failed: %r", future.exception())

@@ -1,0 +1,106 @@
+"""Middlewares: negotiation of each API request, and the one place errors become responses.
+
+Every error, whether raised by a handler, the Kafka layer or aiohttp itself (404, 405,
+413), leaves as the dialect's JSON envelope; an unexpected exception is logged with its
+traceback and answered with a 500 that carries no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bridge.dialects import DIALECTS, Dialect
+from bridge.errors import BridgeError, ErrorKind
+from bridge.http import CONTEXT, RequestContext
+from bridge.negotiation import (
+    LATEST_VERSION,
+    SUPPORTED_VERSIONS,
+    negotiate_response,
+    parse_content_type,
+)
+
+log = logging.getLogger(__name__)
+
+#: Probes and documents that answer whatever the client accepts.
+UNNEGOTIATED_PATHS = frozenset({"/", "/healthy", "/ready", "/openapi", "/metrics"})
+
+_HTTP_KINDS = {
+    400: ErrorKind.MALFORMED_BODY,
+    404: ErrorKind.ROUTE_NOT_FOUND,
+    405: ErrorKind.METHOD_NOT_ALLOWED,
+    406: ErrorKind.NOT_ACCEPTABLE,
+    413: ErrorKind.BODY_TOO_LARGE,
+    415: ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+}
+_VERSION_HINT = re.compile(r"vnd\.kafka(?:\.[a-z0-9_-]+)?\.v(\d+)\+json")
+
+
+def _guess_dialect(request: web.Request) -> Dialect:
+    """The dialect to write an error in when negotiation did not get as far as choosing."""
+    negotiated = request.get(CONTEXT)
+    if negotiated is not None:
+        return negotiated.dialect
+    for header in ("Content-Type", "Accept"):
+        match = _VERSION_HINT.search(request.headers.get(header, "").lower())
+        if match and int(match.group(1)) in SUPPORTED_VERSIONS:
+            return DIALECTS[int(match.group(1))]
+    return DIALECTS[LATEST_VERSION]
+
+
+def error_response(request: web.Request, error: BridgeError) -> web.Response:
+    dialect = _guess_dialect(request)
+    status, _ = dialect.error_status(error)
+    negotiated = request.get(CONTEXT)
+    content_type = (
+        negotiated.response.content_type
+        if negotiated is not None
+        else f"application/vnd.kafka.v{dialect.version}+json"
+    )
+    return web.Response(
+        body=orjson.dumps(dialect.error_body(error)),
+        status=status,
+        headers={"Content-Type": content_type},
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except BridgeError as error:
+        return error_response(request, error)
+    except web.HTTPException as exc:
+        kind = _HTTP_KINDS.get(exc.status)
+        if kind is None:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 404:
+            message = f"No such resource: {request.method} {request.path}"
+        elif exc.status == 405:
+            message = f"Method {request.method} is not allowed on {request.path}"
+        return error_response(request, BridgeError(kind, message))
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        error = BridgeError(ErrorKind.INTERNAL, "Internal server error; the bridge logged it")
+        return error_response(request, error)
+
+
+@web.middleware
+async def negotiation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in UNNEGOTIATED_PATHS:
+        return await handler(request)
+    try:
+        body_type = parse_content_type(request.headers.get("Content-Type"))
+    except BridgeError:
+        if request.body_exists:
+            raise
+        body_type = None  # a body-less request's stray Content-Type says nothing
+    version = body_type.version if body_type is not None else None
+    response = negotiate_response(request.headers.get("Accept"), version=version)
+    request[CONTEXT] = RequestContext(DIALECTS[response.version], response, body_type)
+    return await handler(request)

@@ -1,0 +1,193 @@
+"""The produce pipeline shared by both dialects: records in, deliveries out.
+
+A request is checked whole before anything is sent: the topic and every partition exist,
+the embedded format is known, schemas are given where the format needs them, and every key,
+value and header encodes. Only then are all records sent together, so a bad record never
+leaves half a request written.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.codec_registry import CodecRegistry, UnknownFormatError
+from bridge.errors import BridgeError, ErrorKind
+from bridge.kafka.metadata import ClusterMetadata
+from bridge.kafka.producer import Delivery, OutgoingRecord, SharedProducer
+from bridge_codecs.base import Codec, CodecError, SchemaSpec, Serializer, SerializeTarget
+
+#: The embedded format of a request whose media type names none (the references' rule).
+DEFAULT_FORMAT = "binary"
+
+
+@dataclass(frozen=True)
+class ProduceRequest:
+    topic: str
+    #: The partition named in the path, if the request was sent to one.
+    partition: int | None
+    embedded_format: str
+    #: Records as validated against the dialect's schema: `key`, `value`, `partition`,
+    #: `timestamp`, `headers` (a missing `key` and a `null` one both mean no key).
+    records: Sequence[Mapping[str, Any]]
+    key_schema: SchemaSpec = field(default_factory=SchemaSpec)
+    value_schema: SchemaSpec = field(default_factory=SchemaSpec)
+
+    @classmethod
+    def from_body(
+        cls, topic: str, partition: int | None, embedded_format: str, body: Mapping[str, Any]
+    ) -> ProduceRequest:
+        return cls(
+            topic=topic,
+            partition=partition,
+            embedded_format=embedded_format,
+            records=body["records"],
+            key_schema=SchemaSpec(body.get("key_schema"), body.get("key_schema_id")),
+            value_schema=SchemaSpec(body.get("value_schema"), body.get("value_schema_id")),
+        )
+
+
+@dataclass(frozen=True)
+class ProduceResult:
+    deliveries: Sequence[Delivery]
+    key_schema_id: int | None = None
+    value_schema_id: int | None = None
+
+
+def _decode_header(record_index: int, header: Mapping[str, str]) -> tuple[str, bytes]:
+    try:
+        return header["key"], binascii.a2b_base64(header["value"], strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise BridgeError(
+            ErrorKind.INVALID_BODY,
+            "The record list is not valid",
+            [f"records[{record_index}]: header '{header['key']}' is not valid base64"],
+        ) from None
+
+
+class ProducePipeline:
+    def __init__(
+        self,
+        metadata: ClusterMetadata,
+        producer: SharedProducer,
+        codecs: CodecRegistry,
+        auto_create_topics: bool = False,
+    ) -> None:
+        self._metadata = metadata
+        self._producer = producer
+        self._codecs = codecs
+        self._auto_create_topics = auto_create_topics
+
+    def codec(self, name: str) -> Codec:
+        try:
+            return self._codecs.get(name)
+        except UnknownFormatError as exc:
+            raise BridgeError(ErrorKind.UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+
+    async def _check_partitions(self, request: ProduceRequest) -> None:
+        try:
+            topic = await self._metadata.topic(request.topic)
+        except BridgeError as exc:
+            if exc.kind is ErrorKind.TOPIC_NOT_FOUND and self._auto_create_topics:
+                return  # the producer's own metadata request may create it
+            raise
+        if request.partition is not None:
+            topic.partition(request.partition)
+        for index, record in enumerate(request.records):
+            number = record.get("partition")
+            if number is not None and not topic.has_partition(number):
+                raise BridgeError(
+                    ErrorKind.PARTITION_NOT_FOUND,
+                    f"records[{index}]: partition {number} of topic '{topic.name}' not found "
+                    f"(it has {len(topic.partitions)} partitions)",
+                )
+
+    async def _serializer(
+        self, codec: Codec, request: ProduceRequest, is_key: bool
+    ) -> Serializer | None:
+        side, spec = ("key", request.key_schema) if is_key else ("value", request.value_schema)
+        used = any(record.get(side) is not None for record in request.records)
+        if codec.requires_schema and used and not spec.given:
+            kind = ErrorKind.KEY_SCHEMA_MISSING if is_key else ErrorKind.VALUE_SCHEMA_MISSING
+            raise BridgeError(
+                kind,
+                f"Request includes {side}s and uses the {codec.name} format, which needs "
+                f"{side}_schema or {side}_schema_id",
+            )
+        if not codec.requires_schema and spec.given:
+            raise BridgeError(
+                ErrorKind.INVALID_BODY,
+                f"The {codec.name} format does not use schemas; remove {side}_schema "
+                f"and {side}_schema_id",
+            )
+        if not used:
+            return None
+        try:
+            return await codec.serializer(SerializeTarget(request.topic, is_key, spec))
+        except CodecError as exc:
+            raise BridgeError(ErrorKind.INVALID_SCHEMA, f"Invalid {side} schema: {exc}") from None
+
+    def _encode(
+        self,
+        request: ProduceRequest,
+        keys: Serializer | None,
+        values: Serializer | None,
+    ) -> list[OutgoingRecord]:
+        problems: list[str] = []
+        outgoing: list[OutgoingRecord] = []
+        for index, record in enumerate(request.records):
+            encoded: dict[str, bytes | None] = {"key": None, "value": None}
+            for side, serializer in (("key", keys), ("value", values)):
+                data = record.get(side)
+                if data is None or serializer is None:
+                    continue
+                try:
+                    encoded[side] = serializer.encode(data)
+                except CodecError as exc:
+                    problems.append(f"records[{index}].{side}: {exc}")
+            headers = tuple(_decode_header(index, h) for h in record.get("headers") or ())
+            partition = request.partition
+            if partition is None:
+                partition = record.get("partition")
+            outgoing.append(
+                OutgoingRecord(
+                    key=encoded["key"],
+                    value=encoded["value"],
+                    partition=partition,
+                    timestamp_ms=record.get("timestamp"),
+                    headers=headers,
+                )
+            )
+        if problems:
+            raise BridgeError(
+                ErrorKind.INVALID_BODY,
+                f"The record list is not valid for the {request.embedded_format} format",
+                problems,
+            )
+        return outgoing
+
+    async def prepare(self, request: ProduceRequest) -> tuple[list[OutgoingRecord], ProduceResult]:
+        """Check and encode the whole request; the result carries the schema ids only."""
+        if not request.records:
+            raise BridgeError(ErrorKind.INVALID_BODY, "records may not be empty")
+        codec = self.codec(request.embedded_format)
+        await self._check_partitions(request)
+        keys = await self._serializer(codec, request, is_key=True)
+        values = await self._serializer(codec, request, is_key=False)
+        outgoing = self._encode(request, keys, values)
+        return outgoing, ProduceResult(
+            deliveries=(),
+            key_schema_id=keys.schema_id if keys else None,
+            value_schema_id=values.schema_id if values else None,
+        )
+
+    async def produce(self, request: ProduceRequest) -> ProduceResult:
+        outgoing, prepared = await self.prepare(request)
+        deliveries = await self._producer.send_all(request.topic, outgoing)
+        return ProduceResult(deliveries, prepared.key_schema_id, prepared.value_schema_id)
+
+    async def produce_nowait(self, request: ProduceRequest) -> None:
+        outgoing, _ = await self.prepare(request)
+        await self._producer.send_nowait(request.topic, outgoing)

@@ -1,0 +1,35 @@
+"""The route table: every path the bridge serves, for both dialects."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bridge.handlers import meta, produce, topics
+
+
+def _add(app: web.Application, method: str, path: str, handler: Handler) -> None:
+    # Clients (and the v1 reference's own examples) send paths with a trailing slash;
+    # a redirect would lose a POST body, so both spellings are routes.
+    app.router.add_route(method, path, handler)
+    if path != "/":
+        app.router.add_route(method, path + "/", handler)
+
+
+def add_routes(app: web.Application) -> None:
+    _add(app, "GET", "/", meta.bridge_info)
+    _add(app, "GET", "/healthy", meta.healthy)
+    _add(app, "GET", "/ready", meta.ready)
+    _add(app, "GET", "/brokers", topics.list_brokers)
+    _add(app, "GET", "/topics", topics.list_topics)
+    _add(app, "GET", "/topics/{topic}", topics.get_topic)
+    _add(app, "POST", "/topics/{topic}", produce.produce_to_topic)
+    _add(app, "GET", "/topics/{topic}/partitions", topics.list_partitions)
+    _add(app, "GET", "/topics/{topic}/partitions/{partition}", topics.get_partition)
+    _add(app, "POST", "/topics/{topic}/partitions/{partition}", produce.produce_to_partition)
+    _add(
+        app,
+        "GET",
+        "/topics/{topic}/partitions/{partition}/offsets",
+        topics.get_partition_offsets,
+    )

@@ -1,0 +1,43 @@
+"""The bridge's one frozen settings object.
+
+`bridge.config` builds it from defaults, an optional properties file, environment variables
+and command-line flags; everything else only reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Kafka bootstrap servers (`host:port,...`). None means: start the embedded broker.
+    bootstrap_servers: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 8080
+    #: Base URL for URLs the bridge hands out (consumer `base_uri`); None: from the request.
+    advertised_url: str | None = None
+    schema_registry_url: str | None = None
+    #: Kafka client passthrough, property names without their prefix: `kafka.acks` applies to
+    #: every client, `kafka.producer.linger.ms` only to the producer, and so on.
+    kafka_common: Mapping[str, str] = field(default_factory=_empty)
+    kafka_producer: Mapping[str, str] = field(default_factory=_empty)
+    kafka_consumer: Mapping[str, str] = field(default_factory=_empty)
+    kafka_admin: Mapping[str, str] = field(default_factory=_empty)
+    #: Let produce requests create missing topics where the broker allows auto-creation.
+    produce_auto_create_topics: bool = False
+    #: Upper bound on how long a produce request waits for the broker's acknowledgements.
+    produce_timeout_ms: int = 30_000
+    #: How long cached topic metadata is trusted before it is fetched again.
+    metadata_max_age_ms: int = 30_000
+    #: Idle consumer instances are closed after this long without a request.
+    consumer_instance_timeout_ms: int = 300_000
+    log_level: str = "INFO"
+    #: Every setting as a flat `property -> string` mapping, as given; codecs read theirs here.
+    properties: Mapping[str, str] = field(default_factory=_empty)

@@ -1,0 +1,19 @@
+"""JSON Schemas of the request bodies, one document per dialect (`v1.json`, `v2.json`).
+
+Each document keeps its body schemas under `$defs`; `bridge.validation` compiles them.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+import orjson
+
+
+def load(dialect: str) -> dict[str, Any]:
+    """The schema document of a dialect (`v1` or `v2`)."""
+    document: dict[str, Any] = orjson.loads(
+        files(__name__).joinpath(f"{dialect}.json").read_bytes()
+    )
+    return document
