@@ -42,7 +42,7 @@ _VERSION_HINT = re.compile(r"vnd\.kafka(?:\.[a-z0-9_-]+)?\.v(\d+)\+json")
 
 def _guess_dialect(request: web.Request) -> Dialect:
     """The dialect to write an error in when negotiation did not get as far as choosing."""
-    negotiated = request.get(CONTEXT)
+    negotiated: RequestContext | None = request.get(CONTEXT)
     if negotiated is not None:
         return negotiated.dialect
     for header in ("Content-Type", "Accept"):
@@ -86,8 +86,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(request, BridgeError(kind, message))
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.path)
-        error = BridgeError(ErrorKind.INTERNAL, "Internal server error; the bridge logged it")
-        return error_response(request, error)
+        internal = BridgeError(ErrorKind.INTERNAL, "Internal server error; the bridge logged it")
+        return error_response(request, internal)
 
 
 @web.middleware

@@ -92,6 +92,7 @@ class Codec(ABC):
 
     async def close(self) -> None:
         """Release what the codec holds (registry connections); called at shutdown."""
+        return None
 
 
 class SimpleCodec(Codec):

@@ -48,5 +48,8 @@ def kafka_target() -> Iterator[KafkaTarget]:
     else:
         from bridge.embedded_broker import EmbeddedBroker
 
-        with EmbeddedBroker() as broker:
-            yield KafkaTarget(broker.bootstrap_servers, apache=False)
+        broker = EmbeddedBroker()
+        try:
+            yield KafkaTarget(broker.start(), apache=False)
+        finally:
+            broker.stop()

@@ -72,7 +72,7 @@ def client_kwargs(client_class: type, prefix: str, properties: Mapping[str, str]
 
     `prefix` (such as `kafka.producer.`) only names the properties in error messages.
     """
-    parameters = inspect.signature(client_class.__init__).parameters
+    parameters = inspect.signature(client_class).parameters
     kwargs: dict[str, Any] = {}
     ssl_args: dict[str, str] = {}
     for prop, raw in properties.items():
@@ -94,7 +94,7 @@ def _merged(
     client_class: type, common: Mapping[str, str], specific: Mapping[str, str]
 ) -> dict[str, str]:
     """`kafka.*` properties go to every client that takes them; `kafka.<client>.*` win."""
-    parameters = inspect.signature(client_class.__init__).parameters
+    parameters = inspect.signature(client_class).parameters
     shared = {
         prop: value
         for prop, value in common.items()
@@ -110,7 +110,7 @@ def check_common_properties(common: Mapping[str, str]) -> None:
         if prop in _SSL_KEYS:
             continue
         name = _ALIASES.get(prop, prop.replace(".", "_"))
-        if not any(name in inspect.signature(c.__init__).parameters for c in classes):
+        if not any(name in inspect.signature(c).parameters for c in classes):
             raise KafkaConfigError(f"kafka.{prop}: no Kafka client takes this setting")
 
 
