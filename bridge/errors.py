@@ -14,6 +14,7 @@ class ErrorKind(enum.Enum):
     """Every failure the API can report. Each dialect maps each kind to a status and code."""
 
     TOPIC_NOT_FOUND = "topic_not_found"
+    TOPIC_ALREADY_EXISTS = "topic_already_exists"
     PARTITION_NOT_FOUND = "partition_not_found"
     CONSUMER_NOT_FOUND = "consumer_not_found"
     ROUTE_NOT_FOUND = "route_not_found"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bridge.handlers import meta, produce, topics
+from bridge.handlers import admin, meta, produce, topics
 
 
 def _add(app: web.Application, method: str, path: str, handler: Handler) -> None:
@@ -21,6 +21,7 @@ def add_routes(app: web.Application) -> None:
     _add(app, "GET", "/healthy", meta.healthy)
     _add(app, "GET", "/ready", meta.ready)
     _add(app, "GET", "/brokers", topics.list_brokers)
+    _add(app, "POST", "/admin/topics", admin.create_topic)
     _add(app, "GET", "/topics", topics.list_topics)
     _add(app, "GET", "/topics/{topic}", topics.get_topic)
     _add(app, "POST", "/topics/{topic}", produce.produce_to_topic)

@@ -18,6 +18,7 @@ _CODES = MappingProxyType(
         ErrorKind.METHOD_NOT_ALLOWED: (405, 405),
         ErrorKind.NOT_ACCEPTABLE: (406, 406),
         ErrorKind.CONSUMER_FORMAT_MISMATCH: (406, 40601),
+        ErrorKind.TOPIC_ALREADY_EXISTS: (409, 409),
         ErrorKind.CONSUMER_ALREADY_SUBSCRIBED: (409, 40901),
         ErrorKind.CONSUMER_ALREADY_EXISTS: (409, 40902),
         ErrorKind.SUBSCRIPTION_CONFLICT: (409, 40903),

@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import for_code
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.protocol.metadata import MetadataRequest
 
 from bridge.errors import BridgeError, ErrorKind
@@ -173,6 +173,24 @@ class ClusterMetadata:
                     if overridden and config["config_value"] is not None:
                         configs[config["config_name"]] = config["config_value"]
         return configs
+
+    async def create_topic(
+        self, name: str, partitions: int | None, replication_factor: int | None
+    ) -> None:
+        """Create a topic: one partition unless told, replicated up to three times."""
+        assert self._admin is not None, "ClusterMetadata used before start()"
+        if replication_factor is None:
+            replication_factor = min(3, len(await self.broker_ids()))
+        topic = NewTopic(name, partitions or 1, replication_factor)
+        async with kafka_call(f"creating topic '{name}'", self._timeout_s):
+            response = await self._admin.create_topics([topic])
+        for entry in response.topic_errors:
+            code, message = entry[1], entry[2] if len(entry) > 2 else None
+            if code == TopicAlreadyExistsError.errno:
+                raise BridgeError(ErrorKind.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists")
+            if code != 0:
+                raise kafka_failure(for_code(code)(message), f"creating topic '{name}'")
+        self.forget(name)
 
     async def ping(self) -> bool:
         """True when a broker answers a metadata request now."""
