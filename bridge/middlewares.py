@@ -52,7 +52,9 @@ def _guess_dialect(request: web.Request) -> Dialect:
     return DIALECTS[LATEST_VERSION]
 
 
-def error_response(request: web.Request, error: BridgeError) -> web.Response:
+def error_response(
+    request: web.Request, error: BridgeError, headers: dict[str, str] | None = None
+) -> web.Response:
     dialect = _guess_dialect(request)
     status, _ = dialect.error_status(error)
     negotiated = request.get(CONTEXT)
@@ -64,7 +66,7 @@ def error_response(request: web.Request, error: BridgeError) -> web.Response:
     return web.Response(
         body=orjson.dumps(dialect.error_body(error)),
         status=status,
-        headers={"Content-Type": content_type},
+        headers={**(headers or {}), "Content-Type": content_type},
     )
 
 
@@ -83,7 +85,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             message = f"No such resource: {request.method} {request.path}"
         elif exc.status == 405:
             message = f"Method {request.method} is not allowed on {request.path}"
-        return error_response(request, BridgeError(kind, message))
+        # Keep what the HTTP error must carry, such as the Allow header of a 405.
+        kept = {name: exc.headers[name] for name in ("Allow",) if name in exc.headers}
+        return error_response(request, BridgeError(kind, message), kept)
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.path)
         internal = BridgeError(ErrorKind.INTERNAL, "Internal server error; the bridge logged it")

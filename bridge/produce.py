@@ -67,6 +67,14 @@ def _decode_header(record_index: int, header: Mapping[str, str]) -> tuple[str, b
         ) from None
 
 
+def _integer(*candidates: float | None) -> int | None:
+    """The first given number as an int: JSON Schema counts 1.0 as an integer, Kafka not."""
+    for candidate in candidates:
+        if candidate is not None:
+            return int(candidate)
+    return None
+
+
 class ProducePipeline:
     def __init__(
         self,
@@ -87,8 +95,11 @@ class ProducePipeline:
             raise BridgeError(ErrorKind.UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
 
     async def _check_partitions(self, request: ProduceRequest) -> None:
+        wanted = {int(r["partition"]) for r in request.records if r.get("partition") is not None}
+        if request.partition is not None:
+            wanted.add(request.partition)
         try:
-            topic = await self._metadata.topic(request.topic)
+            topic = await self._metadata.topic(request.topic, partitions=wanted)
         except BridgeError as exc:
             if exc.kind is ErrorKind.TOPIC_NOT_FOUND and self._auto_create_topics:
                 return  # the producer's own metadata request may create it
@@ -138,6 +149,7 @@ class ProducePipeline:
         problems: list[str] = []
         outgoing: list[OutgoingRecord] = []
         for index, record in enumerate(request.records):
+            before = len(problems)
             encoded: dict[str, bytes | None] = {"key": None, "value": None}
             for side, serializer in (("key", keys), ("value", values)):
                 data = record.get(side)
@@ -147,16 +159,18 @@ class ProducePipeline:
                     encoded[side] = serializer.encode(data)
                 except CodecError as exc:
                     problems.append(f"records[{index}].{side}: {exc}")
+            if encoded["key"] is None and encoded["value"] is None and len(problems) == before:
+                problems.append(
+                    f"records[{index}]: a record needs a key or a value "
+                    "(a tombstone is a null value with a key)"
+                )
             headers = tuple(_decode_header(index, h) for h in record.get("headers") or ())
-            partition = request.partition
-            if partition is None:
-                partition = record.get("partition")
             outgoing.append(
                 OutgoingRecord(
                     key=encoded["key"],
                     value=encoded["value"],
-                    partition=partition,
-                    timestamp_ms=record.get("timestamp"),
+                    partition=_integer(request.partition, record.get("partition")),
+                    timestamp_ms=_integer(record.get("timestamp")),
                     headers=headers,
                 )
             )

@@ -9,12 +9,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 import bridge_schemas
 from bridge.errors import BridgeError, ErrorKind
+from bridge_codecs import jsontext
 
 #: A response need not list hundreds of problems to be useful.
 _MAX_PROBLEMS = 20
@@ -36,8 +36,8 @@ def _where(error: ValidationError) -> str:
 def parse_json(raw: bytes) -> Any:
     """The parsed body; MALFORMED_BODY when it is not JSON."""
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        return jsontext.loads(raw)
+    except (ValueError, RecursionError) as exc:
         raise BridgeError(
             ErrorKind.MALFORMED_BODY, f"The request body is not valid JSON: {exc}"
         ) from None

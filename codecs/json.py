@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
-from typing import NoReturn
 
 import orjson
 
+from bridge_codecs import jsontext
 from bridge_codecs.base import CodecError, JSONValue, SimpleCodec
 
 __all__ = ["JsonCodec"]
-
-# orjson reads an integer outside the 64-bit range as a float, silently dropping digits. Such
-# a number has at least 19 digits, so only payloads with a run that long take the exact (and
-# slower) standard-library parser; a match inside a string merely costs speed.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 class JsonCodec(SimpleCodec):
@@ -38,13 +32,6 @@ class JsonCodec(SimpleCodec):
 
     def decode(self, payload: bytes) -> JSONValue:
         try:
-            if _LONG_NUMBER.search(payload) is None:
-                return orjson.loads(payload)
-            return json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
+            return jsontext.loads(payload)
         except (ValueError, RecursionError) as exc:  # incl. JSONDecodeError, UnicodeDecodeError
             raise CodecError(f"not valid JSON: {exc}") from None
-
-
-def _reject_constant(name: str) -> NoReturn:
-    # The standard library accepts NaN and Infinity, which are not JSON (orjson rejects them).
-    raise ValueError(f"{name} is not a JSON value")

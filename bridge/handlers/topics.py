@@ -51,14 +51,16 @@ async def list_partitions(request: web.Request) -> web.Response:
 
 
 async def get_partition(request: web.Request) -> web.Response:
-    topic = await request.app[SERVICES].metadata.topic(request.match_info["topic"])
-    return json_response(request, _partition_json(topic.partition(path_partition(request))))
+    number = path_partition(request)
+    topic = await request.app[SERVICES].metadata.topic(request.match_info["topic"], [number])
+    return json_response(request, _partition_json(topic.partition(number)))
 
 
 async def get_partition_offsets(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    topic = await services.metadata.topic(request.match_info["topic"])
-    partition = topic.partition(path_partition(request)).partition
+    number = path_partition(request)
+    topic = await services.metadata.topic(request.match_info["topic"], [number])
+    partition = topic.partition(number).partition
     offsets = await services.offsets.offset_range(topic.name, partition)
     return json_response(
         request, {"beginning_offset": offsets.beginning, "end_offset": offsets.end}

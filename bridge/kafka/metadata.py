@@ -9,6 +9,7 @@ the cache is always asked for, so a topic created a moment ago is found at once.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from bridge.settings import Settings
 #: flag them as internal.
 _INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 _UNKNOWN_TOPIC = 3
+_INVALID_TOPIC = 17
 #: DescribeConfigs config_source value for a per-topic override.
 _TOPIC_OVERRIDE_SOURCE = 1
 
@@ -130,18 +132,27 @@ class ClusterMetadata:
                 names.append(info.name)
         return sorted(names)
 
-    async def topic(self, name: str) -> TopicInfo:
-        """The topic's metadata; BridgeError TOPIC_NOT_FOUND when it does not exist."""
+    async def topic(self, name: str, partitions: Iterable[int] = ()) -> TopicInfo:
+        """The topic's metadata; BridgeError TOPIC_NOT_FOUND when it does not exist.
+
+        The cached entry serves only if it has every partition in `partitions`, so that
+        partitions added since it was fetched are found at once.
+        """
         cached = self._topics.get(name)
-        if cached is not None and time.monotonic() - cached[0] < self._max_age_s:
+        if (
+            cached is not None
+            and time.monotonic() - cached[0] < self._max_age_s
+            and all(cached[1].has_partition(p) for p in partitions)
+        ):
             return cached[1]
         response = await self._metadata([name])
         for entry in response["topics"]:
             if entry["topic"] != name:
                 continue
-            if entry["error_code"] == _UNKNOWN_TOPIC:
+            if entry["error_code"] in (_UNKNOWN_TOPIC, _INVALID_TOPIC):
                 self._topics.pop(name, None)
-                raise BridgeError(ErrorKind.TOPIC_NOT_FOUND, f"Topic '{name}' not found")
+                why = " (not a valid topic name)" if entry["error_code"] == _INVALID_TOPIC else ""
+                raise BridgeError(ErrorKind.TOPIC_NOT_FOUND, f"Topic '{name}' not found{why}")
             if entry["error_code"] != 0:
                 raise kafka_failure(for_code(entry["error_code"])(), f"looking up topic '{name}'")
             info = _topic_from_response(entry)

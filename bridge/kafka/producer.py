@@ -74,16 +74,19 @@ class SharedProducer:
     ) -> list[asyncio.Future[object]]:
         assert self._producer is not None, "SharedProducer used before start()"
         futures: list[asyncio.Future[object]] = []
+        refreshed = False
         for record in records:
             try:
-                future = await self._producer.send(
-                    topic,
-                    value=record.value,
-                    key=record.key,
-                    partition=record.partition,
-                    timestamp_ms=record.timestamp_ms,
-                    headers=list(record.headers) or None,
-                )
+                try:
+                    future = await self._send(topic, record)
+                except AssertionError:
+                    if refreshed or record.partition is None:
+                        raise
+                    # aiokafka checks partitions against its own metadata, which can predate
+                    # partitions the bridge has just seen; refresh it once and try again.
+                    refreshed = True
+                    await self._producer.client.force_metadata_update()
+                    future = await self._send(topic, record)
             except (KafkaError, AssertionError, ValueError) as exc:
                 # aiokafka raises before queueing for a partition it does not know; the
                 # record gets its own error instead of failing those queued before it.
@@ -91,6 +94,18 @@ class SharedProducer:
                 future.set_exception(exc)
             futures.append(future)
         return futures
+
+    async def _send(self, topic: str, record: OutgoingRecord) -> asyncio.Future[object]:
+        assert self._producer is not None, "SharedProducer used before start()"
+        future: asyncio.Future[object] = await self._producer.send(
+            topic,
+            value=record.value,
+            key=record.key,
+            partition=record.partition,
+            timestamp_ms=record.timestamp_ms,
+            headers=list(record.headers) or None,
+        )
+        return future
 
     async def send_all(self, topic: str, records: Sequence[OutgoingRecord]) -> list[Delivery]:
         """Send the records together and report each one's outcome."""
