@@ -96,7 +96,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def negotiation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in UNNEGOTIATED_PATHS:
+    if (request.path.rstrip("/") or "/") in UNNEGOTIATED_PATHS:
         return await handler(request)
     try:
         body_type = parse_content_type(request.headers.get("Content-Type"))

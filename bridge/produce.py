@@ -56,15 +56,16 @@ class ProduceResult:
     value_schema_id: int | None = None
 
 
-def _decode_header(record_index: int, header: Mapping[str, str]) -> tuple[str, bytes]:
-    try:
-        return header["key"], binascii.a2b_base64(header["value"], strict_mode=True)
-    except (binascii.Error, ValueError):
-        raise BridgeError(
-            ErrorKind.INVALID_BODY,
-            "The record list is not valid",
-            [f"records[{record_index}]: header '{header['key']}' is not valid base64"],
-        ) from None
+def _decode_headers(
+    index: int, headers: Sequence[Mapping[str, str]] | None, problems: list[str]
+) -> tuple[tuple[str, bytes], ...]:
+    decoded = []
+    for header in headers or ():
+        try:
+            decoded.append((header["key"], binascii.a2b_base64(header["value"], strict_mode=True)))
+        except (binascii.Error, ValueError):
+            problems.append(f"records[{index}]: header '{header['key']}' is not valid base64")
+    return tuple(decoded)
 
 
 def _integer(*candidates: float | None) -> int | None:
@@ -164,7 +165,7 @@ class ProducePipeline:
                     f"records[{index}]: a record needs a key or a value "
                     "(a tombstone is a null value with a key)"
                 )
-            headers = tuple(_decode_header(index, h) for h in record.get("headers") or ())
+            headers = _decode_headers(index, record.get("headers"), problems)
             outgoing.append(
                 OutgoingRecord(
                     key=encoded["key"],

@@ -48,7 +48,10 @@ def validate(data: Any, dialect: str, body: str, what: str) -> None:
 
     `what` names the body in the message, for example "The record list".
     """
-    errors = sorted(_validator(dialect, body).iter_errors(data), key=lambda e: list(e.path))
+    errors = sorted(
+        _validator(dialect, body).iter_errors(data),
+        key=lambda e: [(isinstance(part, str), part) for part in e.path],
+    )
     if not errors:
         return
     problems = [f"{_where(e)}: {e.message}" for e in errors[:_MAX_PROBLEMS]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -75,6 +76,23 @@ def new_topic(admin: AIOKafkaAdminClient) -> NewTopicFactory:
     return create
 
 
+@contextlib.asynccontextmanager
+async def assigned_consumer(kafka: KafkaTarget, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A group-less consumer assigned every partition of `topic`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        assert partitions, f"topic {topic} has no partitions"
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
 ReadRecords = Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]]
 
 
@@ -83,16 +101,7 @@ def read_records(kafka: KafkaTarget) -> ReadRecords:
     """Reads `count` records of a topic straight from Kafka (no bridge involved)."""
 
     async def read(topic: str, count: int, timeout_s: float = 10.0) -> list[Any]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(topic) or set()
-            consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        async with assigned_consumer(kafka, topic) as consumer:
             await consumer.seek_to_beginning()
             records: list[Any] = []
             deadline = timeout_s * 1000
@@ -102,7 +111,5 @@ def read_records(kafka: KafkaTarget) -> ReadRecords:
                     records.extend(tp_records)
                 deadline -= 500
             return sorted(records, key=lambda r: (r.partition, r.offset))
-        finally:
-            await consumer.stop()
 
     return read

@@ -103,9 +103,11 @@ class ClusterMetadata:
         if self._client is not None:
             await self._client.close()
 
-    async def _metadata(self, topics: list[str] | None) -> dict[str, Any]:
+    async def _metadata(
+        self, topics: list[str] | None, timeout_s: float | None = None
+    ) -> dict[str, Any]:
         assert self._client is not None, "ClusterMetadata used before start()"
-        async with kafka_call("fetching cluster metadata", self._timeout_s):
+        async with kafka_call("fetching cluster metadata", timeout_s or self._timeout_s):
             node = self._client.get_random_node()
             if node is None:
                 raise BridgeError(ErrorKind.KAFKA_RETRIABLE, "no Kafka broker is reachable")
@@ -203,10 +205,10 @@ class ClusterMetadata:
                 raise kafka_failure(for_code(code)(message), f"creating topic '{name}'")
         self.forget(name)
 
-    async def ping(self) -> bool:
-        """True when a broker answers a metadata request now."""
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        """True when a broker answers a metadata request now (readiness probes are short)."""
         try:
-            await self._metadata([])
+            await self._metadata([], timeout_s)
         except BridgeError:
             return False
         return True

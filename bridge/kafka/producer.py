@@ -117,8 +117,13 @@ class SharedProducer:
         except TimeoutError:
             pass
         deliveries = [self._delivery(f) for f in futures]
-        missing = len(records) - len(deliveries)
-        return deliveries + [self._not_acknowledged()] * missing
+        not_sent = Delivery(
+            error=BridgeError(
+                ErrorKind.KAFKA_RETRIABLE,
+                f"not sent: Kafka did not answer within {self._timeout_s:g} s",
+            )
+        )
+        return deliveries + [not_sent] * (len(records) - len(deliveries))
 
     def _not_acknowledged(self) -> Delivery:
         message = f"not acknowledged by Kafka within {self._timeout_s:g} s; it may still be written"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.conftest import assigned_consumer
 from tests.kafka_target import KafkaTarget
 
 # The shared checks live in a plain module; let pytest explain their failed asserts too.
@@ -26,21 +26,9 @@ def end_offsets(kafka: KafkaTarget) -> EndOffsets:
     """
 
     async def read(topic: str) -> dict[int, int]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(topic) or set()
-            assert partitions, f"topic {topic} has no partitions"
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-            ends = await consumer.end_offsets(tps)
+        async with assigned_consumer(kafka, topic) as consumer:
+            ends = await consumer.end_offsets(list(consumer.assignment()))
             return {tp.partition: offset for tp, offset in ends.items()}
-        finally:
-            await consumer.stop()
 
     return read
 
