@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bridge import __version__
+from bridge.properties import PropertiesSyntaxError, parse_properties
 from bridge.settings import Settings
 
 ENV_PREFIX = "KAFKA_BRIDGE_"
@@ -226,58 +227,15 @@ def _open_prefix(key: str, source: str) -> tuple[str, str | None]:
     raise ConfigError(f"{source}: unknown setting {key!r}{hint}")
 
 
-_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
-_ESCAPED_CHARS = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
-
-
-def _unescape(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        code = match.group(1)
-        if len(code) == 5:
-            return chr(int(code[1:], 16))
-        return _ESCAPED_CHARS.get(code, code)
-
-    return _ESCAPE.sub(replace, text)
-
-
-def _continues(line: str) -> bool:
-    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
-
-
-def parse_properties(text: str, origin: str) -> list[Entry]:
-    """Java `.properties` syntax: `key=value` or `key: value`, `#`/`!` comments, a trailing
-    backslash continues a line (as in pasted `sasl.jaas.config` values), backslash escapes."""
-    entries: list[Entry] = []
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        number = index + 1
-        line = lines[index].lstrip()
-        index += 1
-        if not line or line[0] in "#!":
-            continue
-        while _continues(line) and index < len(lines):
-            line = line[:-1] + lines[index].lstrip()
-            index += 1
-        if _continues(line):
-            line = line[:-1]
-        separator = re.search(r"(?<!\\)(?:\\\\)*[=:]", line)
-        if separator is None:
-            raise ConfigError(f"{origin} line {number}: expected 'key=value' or 'key: value'")
-        cut = separator.end() - 1
-        key = _unescape(line[:cut].strip())
-        if not key:
-            raise ConfigError(f"{origin} line {number}: missing key before {line[cut]!r}")
-        entries.append((key, _unescape(line[cut + 1 :].strip()), f"{origin} line {number}"))
-    return entries
-
-
 def _file_entries(path: str) -> list[Entry]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path!r}: {exc}") from None
-    return parse_properties(text, f"config file {path}")
+    try:
+        return parse_properties(text, f"config file {path}")
+    except PropertiesSyntaxError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _env_key(name: str) -> str:

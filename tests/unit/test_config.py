@@ -14,10 +14,10 @@ from bridge.config import (
     build_arg_parser,
     env_name,
     load_settings,
-    parse_properties,
     render_markdown,
 )
 from bridge.embedded_broker import settings_for_embedded_broker
+from bridge.properties import PropertiesSyntaxError, parse_properties
 from bridge.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -294,9 +294,9 @@ def test_properties_syntax() -> None:
 def test_properties_line_numbers_and_missing_separator() -> None:
     entries = parse_properties("# c\n\nk=v\n", "file x")
     assert entries == [("k", "v", "file x line 3")]
-    with pytest.raises(ConfigError, match="file x line 2: expected 'key=value'"):
+    with pytest.raises(PropertiesSyntaxError, match="file x line 2: expected 'key=value'"):
         parse_properties("a=1\njust-a-key\n", "file x")
-    with pytest.raises(ConfigError, match="missing key"):
+    with pytest.raises(PropertiesSyntaxError, match="missing key"):
         parse_properties("=value\n", "file x")
 
 
