@@ -195,6 +195,29 @@ SETTINGS_TABLE: tuple[SettingSpec, ...] = (
         "Idle consumer instances are closed after this long without a request.",
     ),
     SettingSpec(
+        "consumer.request.timeout.ms",
+        "consumer_request_timeout_ms",
+        "int >= 0",
+        _int_range(0),
+        "How long a read waits for records when neither the request's timeout nor the "
+        "consumer's own consumer.request.timeout.ms says.",
+    ),
+    SettingSpec(
+        "consumer.request.max.bytes",
+        "consumer_request_max_bytes",
+        "int > 0",
+        _int_range(1),
+        "Upper bound on the unencoded key and value bytes in one read's response; a "
+        "request's max_bytes can only lower it.",
+    ),
+    SettingSpec(
+        "consumer.max.instances",
+        "consumer_max_instances",
+        "int > 0",
+        _int_range(1),
+        "How many consumer instances the bridge holds at once; creating one more is 429.",
+    ),
+    SettingSpec(
         "log.level",
         "log_level",
         "DEBUG, INFO, WARNING or ERROR",

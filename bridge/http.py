@@ -49,16 +49,31 @@ def no_content() -> web.Response:
     return web.Response(status=204)
 
 
-async def read_json(request: web.Request, body: str, what: str) -> Any:
-    """The request body parsed and checked against the dialect's schema named `body`."""
+async def read_json(
+    request: web.Request,
+    body: str,
+    what: str,
+    *,
+    document: str | None = None,
+    empty: Any = None,
+    invalid: ErrorKind = ErrorKind.INVALID_BODY,
+) -> Any:
+    """The request body parsed and checked against the schema named `body`.
+
+    The schema comes from the dialect's document unless `document` names another. An empty
+    body is an error unless `empty` is given, which is then returned in its place. A body
+    that does not fit the schema raises `invalid`.
+    """
     raw = await request.read()
     if not raw.strip():
+        if empty is not None:
+            return empty
         raise BridgeError(ErrorKind.INVALID_BODY, f"{what} is missing: the request body is empty")
     data = parse_json(raw)
     dialect = request[CONTEXT].dialect
-    if dialect.accepts_bare_record_array and isinstance(data, list):
+    if document is None and dialect.accepts_bare_record_array and isinstance(data, list):
         data = {"records": data}
-    validate(data, dialect.schema_document, body, what)
+    validate(data, document or dialect.schema_document, body, what, invalid)
     return data
 
 
@@ -82,3 +97,43 @@ def query_flag(request: web.Request, name: str) -> bool:
     raise BridgeError(
         ErrorKind.INVALID_BODY, f"Query parameter '{name}' must be true or false, not '{raw}'"
     )
+
+
+def query_int(request: web.Request, name: str, maximum: int = 2**63 - 1) -> int | None:
+    """A non-negative integer query parameter; None when it is absent."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
+        raise BridgeError(
+            ErrorKind.INVALID_BODY,
+            f"Query parameter '{name}' must be an integer from 0 to {maximum}, not '{raw[:40]}'",
+        )
+    return int(raw)
+
+
+def external_url(request: web.Request, advertised_url: str | None) -> str:
+    """The bridge's URL as its client sees it, for URLs handed out (no trailing slash).
+
+    The configured advertised URL wins; else the request's, as corrected by a proxy through
+    `Forwarded` (RFC 7239) or `X-Forwarded-Proto/Host/Path` (`X-Forwarded-Prefix` too).
+    """
+    if advertised_url:
+        return advertised_url.rstrip("/")
+    forwarded = request.forwarded[0] if request.forwarded else {}
+    proto = forwarded.get("proto") or _first(request.headers.get("X-Forwarded-Proto"))
+    host = forwarded.get("host") or _first(request.headers.get("X-Forwarded-Host"))
+    prefix = _first(request.headers.get("X-Forwarded-Path")) or _first(
+        request.headers.get("X-Forwarded-Prefix")
+    )
+    base = f"{proto or request.scheme}://{host or request.host}"
+    if prefix:
+        base += "/" + prefix.strip("/")
+    return base.rstrip("/")
+
+
+def _first(header: str | None) -> str | None:
+    """The first (client-most) entry of a comma-separated proxy header."""
+    if header is None:
+        return None
+    return header.split(",")[0].strip() or None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bridge.handlers import admin, meta, produce, topics
+from bridge.handlers import admin, consumers, meta, produce, topics
 
 
 def _add(app: web.Application, method: str, path: str, handler: Handler) -> None:
@@ -34,3 +34,20 @@ def add_routes(app: web.Application) -> None:
         "/topics/{topic}/partitions/{partition}/offsets",
         topics.get_partition_offsets,
     )
+    _add(app, "POST", "/consumers/{group}", consumers.create_consumer)
+    instance = "/consumers/{group}/instances/{name}"
+    _add(app, "DELETE", instance, consumers.delete_consumer)
+    # The v1 reference's commit example posts to the instance itself.
+    _add(app, "POST", instance, consumers.commit_offsets)
+    _add(app, "POST", f"{instance}/offsets", consumers.commit_offsets)
+    _add(app, "GET", f"{instance}/offsets", consumers.committed_offsets)
+    _add(app, "GET", f"{instance}/topics/{{topic}}", consumers.read_topic)
+    _add(app, "GET", f"{instance}/records", consumers.read_records)
+    _add(app, "POST", f"{instance}/subscription", consumers.subscribe)
+    _add(app, "GET", f"{instance}/subscription", consumers.get_subscription)
+    _add(app, "DELETE", f"{instance}/subscription", consumers.unsubscribe)
+    _add(app, "POST", f"{instance}/assignments", consumers.assign)
+    _add(app, "GET", f"{instance}/assignments", consumers.get_assignments)
+    _add(app, "POST", f"{instance}/positions", consumers.seek)
+    _add(app, "POST", f"{instance}/positions/beginning", consumers.seek_to_beginning)
+    _add(app, "POST", f"{instance}/positions/end", consumers.seek_to_end)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bridge.codec_registry import CodecRegistry
+from bridge.consumers.registry import ConsumerRegistry
 from bridge.kafka.client_config import check_common_properties
 from bridge.kafka.metadata import ClusterMetadata
 from bridge.kafka.offsets import OffsetReader
@@ -29,6 +30,7 @@ class Services:
     offsets: OffsetReader
     producer: SharedProducer
     produce: ProducePipeline
+    consumers: ConsumerRegistry
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -58,5 +60,10 @@ async def kafka_services(app: web.Application) -> AsyncIterator[None]:
         pipeline = ProducePipeline(
             metadata, producer, codecs, auto_create_topics=settings.produce_auto_create_topics
         )
-        app[SERVICES] = Services(settings, codecs, metadata, offsets, producer, pipeline)
+        # Closed first (the stack unwinds in reverse): consumers commit and leave their groups
+        # while the rest is still up.
+        consumers = ConsumerRegistry(settings, codecs)
+        stack.push_async_callback(consumers.close)
+        await consumers.start()
+        app[SERVICES] = Services(settings, codecs, metadata, offsets, producer, pipeline, consumers)
         yield

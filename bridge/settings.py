@@ -38,6 +38,12 @@ class Settings:
     metadata_max_age_ms: int = 30_000
     #: Idle consumer instances are closed after this long without a request.
     consumer_instance_timeout_ms: int = 300_000
+    #: How long a read waits for records when neither the request nor the consumer says.
+    consumer_request_timeout_ms: int = 5_000
+    #: Upper bound on the unencoded key and value bytes of one read's response.
+    consumer_request_max_bytes: int = 64 * 1024 * 1024
+    #: How many consumer instances the bridge holds at once.
+    consumer_max_instances: int = 1_000
     log_level: str = "INFO"
     #: Every setting as a flat `property -> string` mapping, as given; codecs read theirs here.
     properties: Mapping[str, str] = field(default_factory=_empty)

@@ -43,8 +43,10 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
-def validate(data: Any, dialect: str, body: str, what: str) -> None:
-    """Raise INVALID_BODY listing the problems if `data` does not fit the schema.
+def validate(
+    data: Any, dialect: str, body: str, what: str, kind: ErrorKind = ErrorKind.INVALID_BODY
+) -> None:
+    """Raise `kind` (INVALID_BODY) listing the problems if `data` does not fit the schema.
 
     `what` names the body in the message, for example "The record list".
     """
@@ -57,4 +59,4 @@ def validate(data: Any, dialect: str, body: str, what: str) -> None:
     problems = [f"{_where(e)}: {e.message}" for e in errors[:_MAX_PROBLEMS]]
     if len(errors) > _MAX_PROBLEMS:
         problems.append(f"... and {len(errors) - _MAX_PROBLEMS} more")
-    raise BridgeError(ErrorKind.INVALID_BODY, f"{what} is not valid", problems)
+    raise BridgeError(kind, f"{what} is not valid", problems)

@@ -9,6 +9,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from bridge.consumers.instance import CommittedOffset
+from bridge.consumers.records import DeliveredRecord
 from bridge.errors import BridgeError, ErrorKind
 from bridge.produce import ProduceResult
 
@@ -32,3 +34,11 @@ class Dialect(ABC):
     @abstractmethod
     def produce_body(self, result: ProduceResult) -> dict[str, Any]:
         """The JSON answer to a produce request."""
+
+    @abstractmethod
+    def records_body(self, records: list[DeliveredRecord]) -> list[dict[str, Any]]:
+        """The JSON answer to a read: one object per record."""
+
+    @abstractmethod
+    def commit_body(self, committed: list[CommittedOffset]) -> list[dict[str, Any]] | None:
+        """The JSON answer to committing offsets, or None for `204 No Content`."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from bridge.consumers.instance import CommittedOffset
+from bridge.consumers.records import DeliveredRecord
 from bridge.dialects.base import Dialect
 from bridge.errors import BridgeError, ErrorKind
 from bridge.produce import ProduceResult
@@ -14,16 +16,21 @@ _CODES = MappingProxyType(
         ErrorKind.TOPIC_NOT_FOUND: (404, 40401),
         ErrorKind.PARTITION_NOT_FOUND: (404, 40402),
         ErrorKind.CONSUMER_NOT_FOUND: (404, 40403),
+        ErrorKind.PARTITION_NOT_ASSIGNED: (404, 40402),
         ErrorKind.ROUTE_NOT_FOUND: (404, 404),
         ErrorKind.METHOD_NOT_ALLOWED: (405, 405),
         ErrorKind.NOT_ACCEPTABLE: (406, 406),
         ErrorKind.CONSUMER_FORMAT_MISMATCH: (406, 40601),
+        # The v2 reference answers 406 for a record not in the consumer's format.
+        ErrorKind.RECORD_NOT_DECODABLE: (406, 40601),
         ErrorKind.TOPIC_ALREADY_EXISTS: (409, 409),
         ErrorKind.CONSUMER_ALREADY_SUBSCRIBED: (409, 40901),
         ErrorKind.CONSUMER_ALREADY_EXISTS: (409, 40902),
         ErrorKind.SUBSCRIPTION_CONFLICT: (409, 40903),
+        ErrorKind.CONSUMER_NOT_SUBSCRIBED: (409, 409),
         ErrorKind.BODY_TOO_LARGE: (413, 413),
         ErrorKind.UNSUPPORTED_MEDIA_TYPE: (415, 415),
+        ErrorKind.TOO_MANY_CONSUMERS: (429, 429),
         ErrorKind.MALFORMED_BODY: (400, 400),
         ErrorKind.INVALID_BODY: (422, 422),
         ErrorKind.KEY_SCHEMA_MISSING: (422, 42201),
@@ -82,3 +89,22 @@ class V1Dialect(Dialect):
             "value_schema_id": result.value_schema_id,
             "offsets": offsets,
         }
+
+    def records_body(self, records: list[DeliveredRecord]) -> list[dict[str, Any]]:
+        return [
+            {"key": r.key, "value": r.value, "partition": r.partition, "offset": r.offset}
+            for r in records
+        ]
+
+    def commit_body(self, committed: list[CommittedOffset]) -> list[dict[str, Any]] | None:
+        # `consumed` and `committed` are equal after a successful commit (the reference):
+        # both are the offset the group reads next.
+        return [
+            {
+                "topic": c.topic,
+                "partition": c.partition,
+                "consumed": c.offset,
+                "committed": c.offset,
+            }
+            for c in committed
+        ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import binascii
 from types import MappingProxyType
 from typing import Any
 
+from bridge.consumers.instance import CommittedOffset
+from bridge.consumers.records import DeliveredRecord
 from bridge.dialects.base import Dialect
 from bridge.dialects.v1 import V1Dialect
 from bridge.errors import BridgeError, ErrorKind
@@ -19,6 +22,10 @@ _CODES = MappingProxyType(
         for status in (_STATUS_OVERRIDES.get(kind, status),)
     }
 )
+
+
+def _header_value(raw: bytes | None) -> str | None:
+    return None if raw is None else binascii.b2a_base64(raw, newline=False).decode("ascii")
 
 
 class V2Dialect(Dialect):
@@ -51,3 +58,20 @@ class V2Dialect(Dialect):
             body["key_schema_id"] = result.key_schema_id
             body["value_schema_id"] = result.value_schema_id
         return body
+
+    def records_body(self, records: list[DeliveredRecord]) -> list[dict[str, Any]]:
+        return [
+            {
+                "topic": r.topic,
+                "key": r.key,
+                "value": r.value,
+                "partition": r.partition,
+                "offset": r.offset,
+                "timestamp": r.timestamp,
+                "headers": [{"key": k, "value": _header_value(v)} for k, v in r.headers],
+            }
+            for r in records
+        ]
+
+    def commit_body(self, committed: list[CommittedOffset]) -> list[dict[str, Any]] | None:
+        return None

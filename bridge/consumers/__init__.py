@@ -1,0 +1,1 @@
+"""Consumer instances: their configuration, their reads and commits, and their registry."""

@@ -1,0 +1,446 @@
+"""One consumer instance: its Kafka consumer, the records fetched but not yet handed out, and
+the offsets handed out, which are all that a commit (explicit or automatic) ever commits.
+
+aiokafka joins the group and prefetches in its own background tasks; a read takes what is
+buffered and waits, up to its timeout, only when nothing is. Records that did not fit a
+response stay at the head of `_pending` for the next read, so `max_bytes` never loses one.
+Callers hold `lock` around every request, which serialises an instance's requests; the
+rebalance listener is the one thing that runs beside them, and it bumps `_generation` when
+it takes records away, so that a read in progress notices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from bridge.consumers.config import ConsumerConfig
+from bridge.consumers.records import DeliveredRecord, KafkaRecord, decode_records, record_size
+from bridge.errors import BridgeError, ErrorKind
+from bridge.kafka.failures import kafka_call, kafka_failure
+from bridge_codecs.base import Codec
+
+log = logging.getLogger(__name__)
+
+#: A read waits for records in slices this long, so that deleting the instance or a broker
+#: that stalls a fetch (seen on rebalances) never holds a request past its own timeout.
+_FETCH_SLICE_S = 0.5
+_STALL_MARGIN_S = 0.5
+#: Bound on each call to Kafka that a request waits for (commits, seeks, offset look-ups).
+KAFKA_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class CommittedOffset:
+    topic: str
+    partition: int
+    #: The offset committed: that of the next record the group will read.
+    offset: int
+
+
+@dataclass
+class Handout:
+    """The records one read hands out, and how to take them back if the response fails."""
+
+    records: list[DeliveredRecord]
+    taken: list[KafkaRecord] = field(default_factory=list)
+    #: Each partition's handed-out offset before this read (None: nothing before).
+    previous: dict[TopicPartition, int | None] = field(default_factory=dict)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, instance: ConsumerInstance) -> None:
+        self._instance = instance
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._instance.partitions_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._instance.assignment_arrived.set()
+
+
+def _tp(record: KafkaRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
+
+
+class ConsumerInstance:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        consumer: AIOKafkaConsumer,
+        codec: Codec,
+        *,
+        max_poll_records: int,
+        auto_commit_interval_s: float,
+    ) -> None:
+        self.config = config
+        self.codec = codec
+        self.lock = asyncio.Lock()
+        self.last_used = time.monotonic()
+        self.closing = False
+        self._consumer = consumer
+        self._max_poll_records = max_poll_records
+        self._auto_commit_interval_s = auto_commit_interval_s
+        self._listener = _Rebalance(self)
+        self._pending: deque[KafkaRecord] = deque()
+        self._generation = 0
+        #: Per partition, the offset after the last record handed out.
+        self._delivered: dict[TopicPartition, int] = {}
+        #: Per partition, the offset this instance last committed.
+        self._committed: dict[TopicPartition, int] = {}
+        self._subscribed = False
+        self._assigned_manually = False
+        self._auto_commit_task: asyncio.Task[None] | None = None
+        #: Set by each assignment of the group; cleared when subscribing anew.
+        self.assignment_arrived = asyncio.Event()
+
+    @classmethod
+    async def open(
+        cls,
+        config: ConsumerConfig,
+        consumer: AIOKafkaConsumer,
+        codec: Codec,
+        *,
+        max_poll_records: int,
+        auto_commit_interval_s: float,
+    ) -> ConsumerInstance:
+        try:
+            async with kafka_call(f"starting consumer '{config.name}'", KAFKA_TIMEOUT_S):
+                await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        instance = cls(
+            config,
+            consumer,
+            codec,
+            max_poll_records=max_poll_records,
+            auto_commit_interval_s=auto_commit_interval_s,
+        )
+        if config.auto_commit:
+            instance._auto_commit_task = asyncio.create_task(
+                instance._auto_commit(), name=f"auto-commit {config.group}/{config.name}"
+            )
+        return instance
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    # --- what the instance reads from
+
+    def subscription(self) -> tuple[list[str], dict[str, list[int]]]:
+        """The subscribed topics (none when assigned by hand) and the assigned partitions."""
+        topics = sorted(self._consumer.subscription()) if self._subscribed else []
+        partitions: dict[str, list[int]] = {}
+        for tp in sorted(self._consumer.assignment()):
+            partitions.setdefault(tp.topic, []).append(tp.partition)
+        return topics, partitions
+
+    def assignment(self) -> list[TopicPartition]:
+        return sorted(self._consumer.assignment())
+
+    async def subscribe(self, topics: list[str], pattern: str | None) -> None:
+        """Replace the subscription; no topics and no pattern unsubscribes."""
+        if self._assigned_manually:
+            raise _exclusive()
+        if not topics and pattern is None:
+            await self.unsubscribe()
+            return
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise BridgeError(
+                    ErrorKind.INVALID_BODY, f"topic_pattern {pattern!r} is not a valid regex: {exc}"
+                ) from None
+            self._consumer.subscribe(pattern=pattern, listener=self._listener)
+        else:
+            leaving = {tp for tp in self._consumer.assignment() if tp.topic not in topics}
+            await self._release(leaving)
+            self._consumer.subscribe(topics=topics, listener=self._listener)
+        self._subscribed = True
+        self.assignment_arrived.clear()
+
+    async def subscribe_for_topic_read(self, topic: str) -> None:
+        """v1: the first read subscribes to its topic; a read of another topic conflicts."""
+        if not self._subscribed and not self._assigned_manually:
+            await self.subscribe([topic], None)
+            return
+        if self._subscribed and set(self._consumer.subscription()) == {topic}:
+            return
+        current = ", ".join(sorted(self._consumer.subscription())) or "partitions by hand"
+        raise BridgeError(
+            ErrorKind.CONSUMER_ALREADY_SUBSCRIBED,
+            f"Consumer '{self.config.name}' already consumes {current}; it cannot read topic "
+            f"'{topic}'. All topics must be subscribed in one request.",
+        )
+
+    async def assign(self, partitions: list[TopicPartition]) -> None:
+        """Replace the manual assignment; an empty list clears it."""
+        if self._subscribed:
+            raise _exclusive()
+        if not partitions:
+            await self.unsubscribe()
+            return
+        await self._release(set(self._consumer.assignment()) - set(partitions))
+        self._consumer.assign(partitions)
+        self._assigned_manually = True
+
+    async def unsubscribe(self) -> None:
+        await self._release(set(self._consumer.assignment()))
+        self._consumer.unsubscribe()
+        self._subscribed = self._assigned_manually = False
+
+    async def _release(self, partitions: set[TopicPartition]) -> None:
+        """Before partitions go away: commit what was handed out (auto-commit), drop the rest."""
+        if self.config.auto_commit:
+            await self._commit_quietly(partitions)
+        self._forget(partitions)
+
+    def _forget(self, partitions: set[TopicPartition]) -> None:
+        if not partitions:
+            return
+        kept = [r for r in self._pending if _tp(r) not in partitions]
+        if len(kept) != len(self._pending):
+            self._pending = deque(kept)
+            self._generation += 1
+        for tp in partitions:
+            self._delivered.pop(tp, None)
+            self._committed.pop(tp, None)
+
+    async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """The group took partitions away: records fetched for them go to their new owner."""
+        await self._release(revoked)
+
+    # --- reading
+
+    async def read(self, timeout_ms: int, max_bytes: int) -> Handout:
+        """Hand out the next records: as many as fit `max_bytes`, waiting up to `timeout_ms`
+        for the first. Raises RESPONSE_TOO_LARGE (the record stays next) when the next
+        record alone exceeds `max_bytes`, and RECORD_NOT_DECODABLE when it is not in the
+        consumer's format (records before it are handed out first)."""
+        if not self._subscribed and not self._assigned_manually:
+            raise BridgeError(
+                ErrorKind.CONSUMER_NOT_SUBSCRIBED,
+                f"Consumer '{self.config.name}' is neither subscribed to topics nor assigned "
+                "partitions; POST .../subscription or .../assignments first",
+            )
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        while True:
+            await self._fill(deadline)
+            if not self._pending:
+                return Handout([])
+            generation = self._generation
+            taken = self._take(max_bytes)
+            decoded = await decode_records(self.codec, taken)
+            if generation != self._generation:
+                continue  # a rebalance took records away while they were decoded
+            if decoded.failure is not None and not decoded.records:
+                raise decoded.failure
+            return self._hand_out(taken[: len(decoded.records)], decoded.records)
+
+    async def _fill(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._pending and not self.closing:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            wait_s = min(remaining, _FETCH_SLICE_S)
+            try:
+                async with asyncio.timeout(wait_s + _STALL_MARGIN_S):
+                    batches = await self._consumer.getmany(
+                        timeout_ms=int(wait_s * 1000), max_records=self._max_poll_records
+                    )
+            except TimeoutError:
+                continue
+            except KafkaError as exc:
+                raise kafka_failure(exc, "reading records") from exc
+            for records in batches.values():
+                self._pending.extend(records)
+
+    def _take(self, max_bytes: int) -> list[KafkaRecord]:
+        taken: list[KafkaRecord] = []
+        size = 0
+        for record in self._pending:
+            record_bytes = record_size(record)
+            if size + record_bytes > max_bytes:
+                if taken:
+                    break
+                raise BridgeError(
+                    ErrorKind.RESPONSE_TOO_LARGE,
+                    f"Response exceeds the maximum number of bytes the consumer can receive: "
+                    f"the next record (offset {record.offset} of partition {record.partition} "
+                    f"of topic '{record.topic}') has {record_bytes} bytes of key and value, "
+                    f"more than max_bytes={max_bytes}. It is kept; read with a larger max_bytes.",
+                )
+            taken.append(record)
+            size += record_bytes
+        return taken
+
+    def _hand_out(self, taken: list[KafkaRecord], records: list[DeliveredRecord]) -> Handout:
+        handout = Handout(records, taken)
+        for record in taken:
+            self._pending.popleft()
+            tp = _tp(record)
+            handout.previous.setdefault(tp, self._delivered.get(tp))
+            self._delivered[tp] = record.offset + 1
+        return handout
+
+    def give_back(self, handout: Handout) -> None:
+        """A response that could not be written: its records are next in line again."""
+        assigned = self._consumer.assignment()
+        self._pending.extendleft(r for r in reversed(handout.taken) if _tp(r) in assigned)
+        for tp, previous in handout.previous.items():
+            if previous is None:
+                self._delivered.pop(tp, None)
+            elif tp in assigned:
+                self._delivered[tp] = previous
+        self._generation += 1
+
+    # --- positions
+
+    async def _assigned(self, wanted: Iterable[TopicPartition] | None) -> list[TopicPartition]:
+        """`wanted` (default: every assigned partition), checked to be assigned.
+
+        A subscribed consumer whose group is still forming gets up to its request timeout
+        for the first assignment, so that seeking right after subscribing works."""
+        if self._subscribed and not self._consumer.assignment():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.request_timeout_ms / 1000):
+                    await self.assignment_arrived.wait()
+        assigned = self._consumer.assignment()
+        partitions = sorted(assigned) if wanted is None else list(dict.fromkeys(wanted))
+        missing = [tp for tp in partitions if tp not in assigned]
+        if missing:
+            listed = ", ".join(f"{tp.topic}/{tp.partition}" for tp in missing)
+            raise BridgeError(
+                ErrorKind.PARTITION_NOT_ASSIGNED,
+                f"Consumer '{self.config.name}' does not have these partitions assigned: {listed}",
+            )
+        return partitions
+
+    async def seek(self, offsets: dict[TopicPartition, int]) -> None:
+        await self._assigned(offsets)
+        self._forget_pending(offsets)
+        for tp, offset in offsets.items():
+            self._consumer.seek(tp, offset)
+
+    async def seek_to_beginning(self, partitions: list[TopicPartition] | None) -> None:
+        checked = await self._assigned(partitions)
+        if checked:
+            self._forget_pending(checked)
+            async with kafka_call("seeking to the beginning", KAFKA_TIMEOUT_S):
+                await self._consumer.seek_to_beginning(*checked)
+
+    async def seek_to_end(self, partitions: list[TopicPartition] | None) -> None:
+        checked = await self._assigned(partitions)
+        if checked:
+            self._forget_pending(checked)
+            async with kafka_call("seeking to the end", KAFKA_TIMEOUT_S):
+                await self._consumer.seek_to_end(*checked)
+
+    def _forget_pending(self, partitions: Iterable[TopicPartition]) -> None:
+        """Fetched records of partitions that the client moves: the seek decides what's next."""
+        moved = set(partitions)
+        self._pending = deque(r for r in self._pending if _tp(r) not in moved)
+        self._generation += 1
+
+    # --- offsets
+
+    async def commit(self, offsets: dict[TopicPartition, int] | None) -> list[CommittedOffset]:
+        """Commit `offsets`, or with None everything handed out so far."""
+        if offsets is None:
+            assigned = self._consumer.assignment()
+            offsets = {tp: o for tp, o in self._delivered.items() if tp in assigned}
+        else:
+            await self._assigned(offsets)
+        if not offsets:
+            return []
+        async with kafka_call("committing offsets", KAFKA_TIMEOUT_S):
+            await self._consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in offsets.items()})
+        self._committed.update(offsets)
+        return [CommittedOffset(tp.topic, tp.partition, o) for tp, o in sorted(offsets.items())]
+
+    async def committed(self, partitions: list[TopicPartition]) -> list[CommittedOffset]:
+        """The group's last committed offsets of these partitions, by anyone; partitions
+        without one are left out."""
+        found: list[CommittedOffset] = []
+        async with kafka_call("reading committed offsets", KAFKA_TIMEOUT_S):
+            for tp in partitions:
+                offset = await self._consumer.committed(tp)
+                if offset is not None:
+                    found.append(CommittedOffset(tp.topic, tp.partition, offset))
+        return found
+
+    async def _commit_quietly(self, partitions: set[TopicPartition] | None = None) -> None:
+        """Auto-commit: commit handed-out offsets not yet committed; failures are retried
+        at the next interval, so they are only logged."""
+        assigned = self._consumer.assignment()
+        due = {
+            tp: offset
+            for tp, offset in self._delivered.items()
+            if tp in assigned
+            and (partitions is None or tp in partitions)
+            and self._committed.get(tp) != offset
+        }
+        if not due:
+            return
+        try:
+            async with asyncio.timeout(KAFKA_TIMEOUT_S):
+                await self._consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in due.items()})
+        except (KafkaError, TimeoutError) as exc:
+            log.warning(
+                "consumer %s/%s: auto-commit failed, will retry: %r",
+                self.config.group,
+                self.config.name,
+                exc,
+            )
+            return
+        self._committed.update(due)
+
+    async def _auto_commit(self) -> None:
+        while True:
+            await asyncio.sleep(self._auto_commit_interval_s)
+            async with self.lock:
+                if self.closing:
+                    return
+                await self._commit_quietly()
+
+    # --- the end
+
+    async def close(self) -> None:
+        """Stop reading, commit what was handed out (auto-commit), leave the group."""
+        self.closing = True
+        if self._auto_commit_task is not None:
+            self._auto_commit_task.cancel()
+            await asyncio.wait([self._auto_commit_task])
+        async with self.lock:
+            if self.config.auto_commit:
+                await self._commit_quietly()
+            try:
+                async with asyncio.timeout(KAFKA_TIMEOUT_S):
+                    await self._consumer.stop()
+            except (KafkaError, TimeoutError) as exc:
+                log.warning(
+                    "consumer %s/%s did not close cleanly: %r",
+                    self.config.group,
+                    self.config.name,
+                    exc,
+                )
+
+
+def _exclusive() -> BridgeError:
+    return BridgeError(
+        ErrorKind.SUBSCRIPTION_CONFLICT,
+        "Subscriptions to topics, partitions, and patterns are mutually exclusive",
+    )
