@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka.structs import ConsumerRecord
 
 from bridge.errors import BridgeError, ErrorKind
 from bridge_codecs.base import Codec, CodecError, JSONValue
 
-KafkaRecord = ConsumerRecord[bytes, bytes]
+KafkaRecord: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 @dataclass(frozen=True, slots=True)
