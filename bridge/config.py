@@ -218,6 +218,21 @@ SETTINGS_TABLE: tuple[SettingSpec, ...] = (
         "How many consumer instances the bridge holds at once; creating one more is 429.",
     ),
     SettingSpec(
+        "simpleconsumer.pool.size.max",
+        "simpleconsumer_pool_size_max",
+        "int > 0",
+        _int_range(1),
+        "How many group-less Kafka consumers serve partition reads by offset (.../messages, "
+        "partition .../records); Confluent's name.",
+    ),
+    SettingSpec(
+        "simpleconsumer.pool.timeout.ms",
+        "simpleconsumer_pool_timeout_ms",
+        "int >= 0",
+        _int_range(0),
+        "How long a partition read waits for a free pooled consumer before answering 503.",
+    ),
+    SettingSpec(
         "log.level",
         "log_level",
         "DEBUG, INFO, WARNING or ERROR",

@@ -33,6 +33,8 @@ class ErrorKind(enum.Enum):
     PARTITION_NOT_ASSIGNED = "partition_not_assigned"
     RECORD_NOT_DECODABLE = "record_not_decodable"
     TOO_MANY_CONSUMERS = "too_many_consumers"
+    OFFSET_OUT_OF_RANGE = "offset_out_of_range"
+    POOL_EXHAUSTED = "pool_exhausted"
     RESPONSE_TOO_LARGE = "response_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bridge.dialects import Dialect
 from bridge.errors import BridgeError, ErrorKind
-from bridge.negotiation import BodyType, ResponseType
+from bridge.negotiation import BodyType, ResponseType, negotiate_response
 from bridge.validation import parse_json, validate
 
 _INT32_MAX = 2**31 - 1
@@ -137,3 +137,16 @@ def _first(header: str | None) -> str | None:
     if header is None:
         return None
     return header.split(",")[0].strip() or None
+
+
+def record_response_type(request: web.Request, fmt: str) -> ResponseType:
+    """The response type of records in format `fmt`; 406 when Accept names another format."""
+    try:
+        return negotiate_response(request.headers.get("Accept"), record_format=fmt)
+    except BridgeError as exc:
+        version = request[CONTEXT].dialect.version
+        raise BridgeError(
+            ErrorKind.CONSUMER_FORMAT_MISMATCH,
+            f"The records are in format '{fmt}', which the Accept header does not allow; "
+            f"ask for application/vnd.kafka.{fmt}.v{version}+json",
+        ) from exc

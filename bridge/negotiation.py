@@ -24,6 +24,7 @@ __all__ = [
     "ResponseType",
     "negotiate_response",
     "parse_content_type",
+    "requested_format",
 ]
 
 SUPPORTED_VERSIONS: frozenset[int] = frozenset({1, 2})
@@ -169,6 +170,20 @@ def negotiate_response(
             raise ValueError(f"invalid embedded format name {record_format!r}")
     normalized = (accept or "").strip().lower() or "*/*"
     return _negotiate(normalized, version, record_format)
+
+
+def requested_format(accept: str | None) -> str | None:
+    """The embedded format an Accept header asks for, where the request itself does not
+    fix one (group-less partition reads): that of its most preferred `vnd.kafka.<format>`
+    range; None when no range names a format."""
+    normalized = (accept or "").strip().lower()
+    if not normalized:
+        return None
+    named = [r for r in _parse_accept(normalized) if r.kind is _Kind.KAFKA and r.fmt and r.q > 0]
+    if not named:
+        return None
+    # max() keeps the first of equals: the client's own order breaks ties.
+    return max(named, key=lambda r: r.q).fmt
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

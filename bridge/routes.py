@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bridge.handlers import admin, consumers, meta, produce, topics
+from bridge.handlers import admin, consumers, meta, partition_records, produce, topics
 
 
 def _add(app: web.Application, method: str, path: str, handler: Handler) -> None:
@@ -34,6 +34,9 @@ def add_routes(app: web.Application) -> None:
         "/topics/{topic}/partitions/{partition}/offsets",
         topics.get_partition_offsets,
     )
+    partition = "/topics/{topic}/partitions/{partition}"
+    _add(app, "GET", f"{partition}/messages", partition_records.read_messages)
+    _add(app, "GET", f"{partition}/records", partition_records.read_partition_records)
     _add(app, "POST", "/consumers/{group}", consumers.create_consumer)
     instance = "/consumers/{group}/instances/{name}"
     _add(app, "DELETE", instance, consumers.delete_consumer)

@@ -14,6 +14,7 @@ from bridge.consumers.registry import ConsumerRegistry
 from bridge.kafka.client_config import check_common_properties
 from bridge.kafka.metadata import ClusterMetadata
 from bridge.kafka.offsets import OffsetReader
+from bridge.kafka.partition_reader import PartitionReaderPool
 from bridge.kafka.producer import SharedProducer
 from bridge.produce import ProducePipeline
 from bridge.settings import Settings
@@ -31,6 +32,7 @@ class Services:
     producer: SharedProducer
     produce: ProducePipeline
     consumers: ConsumerRegistry
+    partition_reader: PartitionReaderPool
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -60,10 +62,14 @@ async def kafka_services(app: web.Application) -> AsyncIterator[None]:
         pipeline = ProducePipeline(
             metadata, producer, codecs, auto_create_topics=settings.produce_auto_create_topics
         )
+        partition_reader = PartitionReaderPool(settings)
+        stack.push_async_callback(partition_reader.close)
         # Closed first (the stack unwinds in reverse): consumers commit and leave their groups
         # while the rest is still up.
         consumers = ConsumerRegistry(settings, codecs)
         stack.push_async_callback(consumers.close)
         await consumers.start()
-        app[SERVICES] = Services(settings, codecs, metadata, offsets, producer, pipeline, consumers)
+        app[SERVICES] = Services(
+            settings, codecs, metadata, offsets, producer, pipeline, consumers, partition_reader
+        )
         yield

@@ -44,6 +44,10 @@ class Settings:
     consumer_request_max_bytes: int = 64 * 1024 * 1024
     #: How many consumer instances the bridge holds at once.
     consumer_max_instances: int = 1_000
+    #: Group-less partition reads: how many Kafka consumers serve them (Confluent's names).
+    simpleconsumer_pool_size_max: int = 25
+    #: How long a partition read waits for a free consumer before answering 503.
+    simpleconsumer_pool_timeout_ms: int = 1_000
     log_level: str = "INFO"
     #: Every setting as a flat `property -> string` mapping, as given; codecs read theirs here.
     properties: Mapping[str, str] = field(default_factory=_empty)

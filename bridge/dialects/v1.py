@@ -17,6 +17,7 @@ _CODES = MappingProxyType(
         ErrorKind.PARTITION_NOT_FOUND: (404, 40402),
         ErrorKind.CONSUMER_NOT_FOUND: (404, 40403),
         ErrorKind.PARTITION_NOT_ASSIGNED: (404, 40402),
+        ErrorKind.OFFSET_OUT_OF_RANGE: (404, 404),
         ErrorKind.ROUTE_NOT_FOUND: (404, 404),
         ErrorKind.METHOD_NOT_ALLOWED: (405, 405),
         ErrorKind.NOT_ACCEPTABLE: (406, 406),
@@ -42,6 +43,7 @@ _CODES = MappingProxyType(
         ErrorKind.KAFKA_RETRIABLE: (500, 50003),
         ErrorKind.SCHEMA_REGISTRY_ERROR: (502, 50201),
         ErrorKind.UNAVAILABLE: (503, 503),
+        ErrorKind.POOL_EXHAUSTED: (503, 50301),
         ErrorKind.INTERNAL: (500, 500),
     }
 )

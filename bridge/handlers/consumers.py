@@ -17,8 +17,15 @@ from bridge.consumers.config import ConsumerConfig
 from bridge.consumers.instance import ConsumerInstance
 from bridge.dialects import DIALECTS
 from bridge.errors import BridgeError, ErrorKind
-from bridge.http import context, external_url, json_response, no_content, query_int, read_json
-from bridge.negotiation import negotiate_response
+from bridge.http import (
+    context,
+    external_url,
+    json_response,
+    no_content,
+    query_int,
+    read_json,
+    record_response_type,
+)
 from bridge.services import SERVICES
 
 log = logging.getLogger(__name__)
@@ -214,15 +221,7 @@ async def _respond_with_records(
 ) -> web.StreamResponse:
     """Read, and write the response while the instance is still held: if the client is gone
     by then, the records go back to be read again rather than being lost."""
-    fmt = instance.config.format
-    try:
-        response_type = negotiate_response(request.headers.get("Accept"), record_format=fmt)
-    except BridgeError as exc:
-        raise BridgeError(
-            ErrorKind.CONSUMER_FORMAT_MISMATCH,
-            f"The consumer's format is '{fmt}', which the Accept header does not allow; "
-            f"ask for application/vnd.kafka.{fmt}.v{context(request).dialect.version}+json",
-        ) from exc
+    response_type = record_response_type(request, instance.config.format)
     timeout_ms = query_int(request, "timeout", _INT32_MAX)
     max_bytes = query_int(request, "max_bytes")
     settings = request.app[SERVICES].settings
