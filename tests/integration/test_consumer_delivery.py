@@ -1,0 +1,476 @@
+"""What consumers guarantee about delivery, whatever the dialect (checked with v2 media
+types): max_bytes never loses a record, a record not in the consumer's format is never
+skipped silently, commits never pass a record the client has not received, a group shares
+its partitions, idle instances expire, the instance cap, concurrent reads, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bridge.app import create_app
+from bridge.settings import Settings
+from tests.conftest import BridgeClient, NewTopicFactory
+from tests.integration.consumer_helpers import (
+    FIRST_READ_TIMEOUT_MS,
+    create_consumer,
+    put_records,
+    read_until,
+)
+from tests.integration.helpers import BINARY_V2, JSON_V2, V2, error_of, json_of
+from tests.kafka_target import KafkaTarget
+
+AiohttpClient = Callable[..., Awaitable[BridgeClient]]
+Position = tuple[int, int]
+
+#: Without auto-commit, and from the beginning of each partition.
+MANUAL = {"auto.offset.reset": "earliest", "enable.auto.commit": False}
+AUTO = {"auto.offset.reset": "earliest", "enable.auto.commit": True}
+
+
+def unique_group() -> str:
+    return f"g-{uuid.uuid4().hex[:12]}"
+
+
+def raw(field: str | None) -> bytes:
+    return b"" if field is None else base64.b64decode(field)
+
+
+def size(record: dict[str, Any]) -> int:
+    """What a binary record counts against max_bytes: key and value bytes, unencoded."""
+    return len(raw(record["key"])) + len(raw(record["value"]))
+
+
+def position(record: dict[str, Any]) -> Position:
+    return (record["partition"], record["offset"])
+
+
+def positions(records: Sequence[dict[str, Any]]) -> list[Position]:
+    return [position(r) for r in records]
+
+
+def next_offsets(records: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """Per partition, the offset after the last record: what the group reads next."""
+    ends: dict[int, int] = {}
+    for record in records:
+        ends[record["partition"]] = max(ends.get(record["partition"], 0), record["offset"] + 1)
+    return ends
+
+
+def check_partition_order(records: Sequence[dict[str, Any]]) -> None:
+    """Within each partition, records came in offset order, without repeats."""
+    seen: dict[int, int] = {}
+    for record in records:
+        partition, offset = position(record)
+        assert offset > seen.get(partition, -1), (record, seen)
+        seen[partition] = offset
+
+
+async def subscribe(bridge: BridgeClient, path: str, *topics: str) -> None:
+    response = await bridge.post(
+        f"{path}/subscription", json={"topics": list(topics)}, headers={"Content-Type": V2}
+    )
+    assert response.status == 204, await response.text()
+
+
+async def delete(bridge: BridgeClient, path: str) -> None:
+    response = await bridge.delete(path, headers={"Accept": V2})
+    assert response.status == 204, await response.text()
+
+
+async def subscribed_consumer(
+    bridge: BridgeClient, group: str, topic: str, body: dict[str, Any]
+) -> str:
+    path = await create_consumer(bridge, group, body)
+    await subscribe(bridge, path, topic)
+    return path
+
+
+async def read(
+    bridge: BridgeClient,
+    path: str,
+    *,
+    accept: str = BINARY_V2,
+    max_bytes: int | None = None,
+    timeout_ms: int = 1_000,
+) -> list[dict[str, Any]]:
+    query = f"timeout={timeout_ms}" + (f"&max_bytes={max_bytes}" if max_bytes is not None else "")
+    response = await bridge.get(f"{path}/records?{query}", headers={"Accept": accept})
+    batch = await json_of(response, content_type=accept)
+    assert isinstance(batch, list), batch
+    return batch
+
+
+async def read_batches(
+    bridge: BridgeClient,
+    path: str,
+    count: int,
+    *,
+    max_bytes: int | None = None,
+    deadline_s: float = 30.0,
+) -> list[list[dict[str, Any]]]:
+    """Read until `count` records came; returns each non-empty answer."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline_s
+    batches: list[list[dict[str, Any]]] = []
+    total = 0
+    while total < count:
+        assert loop.time() < end, f"only {total} of {count} records came: {batches}"
+        batch = await read(bridge, path, max_bytes=max_bytes, timeout_ms=2_000)
+        if batch:
+            batches.append(batch)
+            total += len(batch)
+    return batches
+
+
+async def assert_nothing_more(bridge: BridgeClient, path: str, timeout_ms: int = 1_000) -> None:
+    assert await read(bridge, path, timeout_ms=timeout_ms) == []
+
+
+async def assigned(bridge: BridgeClient, path: str) -> set[tuple[str, int]]:
+    """The instance's partitions now (GET .../assignments), as (topic, partition)."""
+    response = await bridge.get(f"{path}/assignments", headers={"Accept": V2})
+    body = await json_of(response)
+    return {(p["topic"], p["partition"]) for p in body["partitions"]}
+
+
+async def group_committed(
+    kafka: KafkaTarget, group: str, topic: str, partitions: int
+) -> dict[int, int]:
+    """The group's committed offsets, straight from Kafka (partitions without one left out)."""
+    consumer = AIOKafkaConsumer(
+        group_id=group, bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        found: dict[int, int] = {}
+        for number in range(partitions):
+            offset = await consumer.committed(TopicPartition(topic, number))
+            if offset is not None:
+                found[number] = offset
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def put_spread(
+    kafka: KafkaTarget, topic: str, partitions: int, count: int, value_size: int, tag: str = "r"
+) -> list[Position]:
+    """`count` records of `value_size` bytes (no key), round-robin over the partitions."""
+    written: list[Position] = []
+    for i in range(count):
+        value = f"{tag}-{i:04d}-".encode().ljust(value_size, b"x")
+        written += await put_records(kafka, topic, [value], partition=i % partitions)
+    return written
+
+
+# --- max_bytes
+
+
+async def test_max_bytes_never_loses_a_record(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    topic = await new_topic(partitions=3)
+    written = await put_spread(kafka, topic, 3, 30, 100)
+    path = await subscribed_consumer(bridge, unique_group(), topic, MANUAL)
+
+    batches = await read_batches(bridge, path, 30, max_bytes=350)
+    records = [r for batch in batches for r in batch]
+    for batch in batches:
+        assert sum(size(r) for r in batch) <= 350, [size(r) for r in batch]
+        assert len(batch) <= 3
+    # Every record exactly once, each partition in offset order.
+    assert sorted(positions(records)) == sorted(written)
+    check_partition_order(records)
+    assert all(len(raw(r["value"])) == 100 for r in records)
+    # Answers hold what fits, not one record each: fewer reads than records.
+    assert len(batches) < 30, [len(b) for b in batches]
+
+    # The next record alone is bigger than max_bytes: 422, and it stays next.
+    big = b"B" * 400
+    [(partition, offset)] = await put_records(kafka, topic, [big], partition=1, keys=[b"kk"])
+    for _ in range(2):
+        response = await bridge.get(
+            f"{path}/records?timeout={FIRST_READ_TIMEOUT_MS}&max_bytes=350",
+            headers={"Accept": BINARY_V2},
+        )
+        body = await error_of(response, 422, 422)
+        assert "350" in body["message"], body
+    [record] = await read(bridge, path, max_bytes=402, timeout_ms=2_000)
+    assert position(record) == (partition, offset)
+    assert raw(record["key"]) == b"kk"
+    assert raw(record["value"]) == big
+    await assert_nothing_more(bridge, path, timeout_ms=500)
+
+
+# --- a record not in the consumer's format
+
+
+async def test_poison_record_stays_until_skipped(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    topic = await new_topic(partitions=1)
+    written = await put_records(
+        kafka, topic, [b'{"n": 1}', b'{"n": 2}', b"\xffnot json{", b'{"n": 3}'], partition=0
+    )
+    poison = written[2][1]
+    path = await subscribed_consumer(bridge, unique_group(), topic, {**MANUAL, "format": "json"})
+
+    # The good records before it come first, in as many reads as it takes.
+    good = await read_until(bridge, path, 2, accept=JSON_V2)
+    assert [(r["value"], r["offset"]) for r in good] == [({"n": 1}, 0), ({"n": 2}, 1)]
+    # Then 406 naming the record, as often as it is asked: it is not skipped.
+    for _ in range(2):
+        response = await bridge.get(f"{path}/records?timeout=5000", headers={"Accept": JSON_V2})
+        body = await error_of(response, 406, 406)
+        message = body["message"]
+        assert topic in message, message
+        assert f"offset {poison}" in message, message
+        assert "partition 0" in message, message
+
+    # The client seeks past it, and the next good record arrives.
+    response = await bridge.post(
+        f"{path}/positions",
+        json={"offsets": [{"topic": topic, "partition": 0, "offset": poison + 1}]},
+        headers={"Content-Type": V2},
+    )
+    assert response.status == 204, await response.text()
+    after = await read_until(bridge, path, 1, accept=JSON_V2)
+    assert [(r["value"], r["offset"]) for r in after] == [({"n": 3}, poison + 1)]
+
+
+# --- commits
+
+
+async def test_commit_then_resume(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    topic = await new_topic(partitions=2)
+    group = unique_group()
+    first = await put_spread(kafka, topic, 2, 10, 20, tag="first")
+    path = await subscribed_consumer(bridge, group, topic, MANUAL)
+    read_first = await read_until(bridge, path, 10)
+    assert sorted(positions(read_first)) == sorted(first)
+
+    # Commit what was read (empty body: everything handed out): 204 in v2.
+    response = await bridge.post(f"{path}/offsets", headers={"Accept": V2})
+    assert response.status == 204, await response.text()
+    assert await group_committed(kafka, group, topic, 2) == next_offsets(read_first)
+
+    # Records after the commit, read but never committed, then the instance goes.
+    second = await put_spread(kafka, topic, 2, 6, 20, tag="second")
+    read_second = await read_until(bridge, path, 6)
+    assert sorted(positions(read_second)) == sorted(second)
+    await delete(bridge, path)
+    assert await group_committed(kafka, group, topic, 2) == next_offsets(read_first)
+
+    # A new instance of the group reads exactly what follows the committed offsets.
+    path = await subscribed_consumer(bridge, group, topic, MANUAL)
+    resumed = await read_until(bridge, path, 6, timeout_ms=2_000)
+    assert sorted(positions(resumed)) == sorted(second)
+    check_partition_order(resumed)
+    await assert_nothing_more(bridge, path)
+
+
+async def test_auto_commit_commits_on_delete(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    topic = await new_topic(partitions=2)
+    group = unique_group()
+    written = await put_spread(kafka, topic, 2, 12, 50)
+    path = await subscribed_consumer(bridge, group, topic, AUTO)
+    # Hand out some of them (at most 3 per read), then delete: that commits what was handed out.
+    batches = await read_batches(bridge, path, 5, max_bytes=160)
+    handed_out = [r for batch in batches for r in batch]
+    await delete(bridge, path)
+    assert await group_committed(kafka, group, topic, 2) == next_offsets(handed_out)
+
+    path = await subscribed_consumer(bridge, group, topic, MANUAL)
+    rest = await read_until(bridge, path, len(written) - len(handed_out))
+    assert sorted(positions(handed_out) + positions(rest)) == sorted(written)
+    check_partition_order(rest)
+    await assert_nothing_more(bridge, path)
+
+
+async def test_records_not_handed_out_are_not_committed(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    topic = await new_topic(partitions=2)
+    group = unique_group()
+    written = await put_spread(kafka, topic, 2, 20, 100)
+    path = await subscribed_consumer(bridge, group, topic, MANUAL)
+    # Small reads (2 records each) until both partitions handed something out: the
+    # instance has fetched more than that, and holds it for the next reads.
+    batches = await read_batches(bridge, path, 1, max_bytes=250)
+    handed_out = [r for batch in batches for r in batch]
+    while {r["partition"] for r in handed_out} != {0, 1}:
+        handed_out += await read(bridge, path, max_bytes=250, timeout_ms=2_000)
+    assert len(handed_out) < len(written)
+    response = await bridge.post(f"{path}/offsets", headers={"Accept": V2})
+    assert response.status == 204, await response.text()
+    assert await group_committed(kafka, group, topic, 2) == next_offsets(handed_out)
+    await delete(bridge, path)
+
+    path = await subscribed_consumer(bridge, group, topic, MANUAL)
+    rest = await read_until(bridge, path, len(written) - len(handed_out))
+    assert sorted(positions(handed_out) + positions(rest)) == sorted(written)
+    await assert_nothing_more(bridge, path)
+
+
+# --- a group of instances
+
+
+async def test_group_members_share_partitions(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    topic = await new_topic(partitions=2)
+    group = unique_group()
+    written = await put_spread(kafka, topic, 2, 8, 20, tag="before")
+    # Auto-commit, so that a member commits what it handed out when a rebalance takes a
+    # partition away: each record reaches the group once.
+    first = await subscribed_consumer(bridge, group, topic, AUTO)
+    second = await subscribed_consumer(bridge, group, topic, AUTO)
+    everything = {(topic, 0), (topic, 1)}
+    received: dict[str, list[dict[str, Any]]] = {first: [], second: []}
+
+    async def poll(path: str) -> None:
+        received[path] += await read(bridge, path, timeout_ms=1_000)
+
+    # Poll both until the group has settled: one partition each, and every record read.
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 45
+    while True:
+        assert loop.time() < end, (await assigned(bridge, first), await assigned(bridge, second))
+        await asyncio.gather(poll(first), poll(second))
+        mine, theirs = await assigned(bridge, first), await assigned(bridge, second)
+        total = len(received[first]) + len(received[second])
+        if len(mine) == len(theirs) == 1 and mine | theirs == everything and total >= 8:
+            break
+    assert not mine & theirs
+    both = received[first] + received[second]
+    assert sorted(positions(both)) == sorted(written)
+
+    # One leaves; the other takes over both partitions and reads what is written to both.
+    await delete(bridge, first)
+    later = await put_spread(kafka, topic, 2, 6, 20, tag="after")
+    end = loop.time() + 45
+    before = len(received[second])
+    while len(received[second]) - before < len(later):
+        assert loop.time() < end, (await assigned(bridge, second), received[second][before:])
+        await poll(second)
+    assert await assigned(bridge, second) == everything
+    taken_over = received[second][before:]
+    assert sorted(positions(taken_over)) == sorted(later)
+    check_partition_order(received[second])
+    await assert_nothing_more(bridge, second, timeout_ms=500)
+
+
+# --- the instances' lifetime
+
+
+async def test_idle_instance_expires_and_busy_one_does_not(
+    bridge_settings: Settings, aiohttp_client: AiohttpClient
+) -> None:
+    settings = dataclasses.replace(bridge_settings, consumer_instance_timeout_ms=1_000)
+    client = await aiohttp_client(create_app(settings))
+    group = unique_group()
+    idle = await create_consumer(client, group, {"name": "idle"})
+    busy = await create_consumer(client, group, {"name": "busy"})
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 2.5
+    while loop.time() < end:
+        assert await assigned(client, busy) == set()
+        await asyncio.sleep(0.3)
+
+    response = await client.get(f"{idle}/assignments", headers={"Accept": V2})
+    await error_of(response, 404, 404)
+    response = await client.delete(idle, headers={"Accept": V2})
+    await error_of(response, 404, 404)
+    assert await assigned(client, busy) == set()
+    # The expired name is free again.
+    assert await create_consumer(client, group, {"name": "idle"}) == idle
+    await delete(client, busy)
+
+
+async def test_instance_cap(bridge_settings: Settings, aiohttp_client: AiohttpClient) -> None:
+    settings = dataclasses.replace(bridge_settings, consumer_max_instances=2)
+    client = await aiohttp_client(create_app(settings))
+    group = unique_group()
+    first = await create_consumer(client, group)
+    await create_consumer(client, unique_group())
+    response = await client.post(f"/consumers/{group}", json={}, headers={"Content-Type": V2})
+    await error_of(response, 429, 429)
+    # Freeing one makes room for one.
+    await delete(client, first)
+    await create_consumer(client, group)
+    response = await client.post(f"/consumers/{group}", json={}, headers={"Content-Type": V2})
+    await error_of(response, 429, 429)
+
+
+async def test_concurrent_reads_on_one_instance(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    topic = await new_topic(partitions=3)
+    written = await put_spread(kafka, topic, 3, 30, 100)
+    path = await subscribed_consumer(bridge, unique_group(), topic, MANUAL)
+
+    records: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 30
+    while len(records) < len(written):
+        assert loop.time() < end, f"only {len(records)} records came"
+        batches = await asyncio.gather(
+            *(read(bridge, path, max_bytes=350, timeout_ms=5_000) for _ in range(6))
+        )
+        for batch in batches:
+            assert sum(size(r) for r in batch) <= 350
+            records += batch
+    assert sorted(positions(records)) == sorted(written)
+    await assert_nothing_more(bridge, path, timeout_ms=500)
+
+
+async def test_shutdown_with_live_consumers(
+    bridge_settings: Settings,
+    aiohttp_client: AiohttpClient,
+    new_topic: NewTopicFactory,
+    kafka: KafkaTarget,
+) -> None:
+    client = await aiohttp_client(create_app(bridge_settings))
+    topic = await new_topic(partitions=2)
+    await put_spread(kafka, topic, 2, 10, 100)
+    manual_group, auto_group = unique_group(), unique_group()
+    reader = await subscribed_consumer(client, manual_group, topic, MANUAL)
+    committer = await subscribed_consumer(client, auto_group, topic, AUTO)
+
+    # The auto-commit instance hands out a few records; the other reads everything and
+    # then waits in a long read while the bridge shuts down.
+    batches = await read_batches(client, committer, 4, max_bytes=250)
+    handed_out = [r for batch in batches for r in batch]
+    await read_until(client, reader, 10)
+    waiting = asyncio.create_task(
+        client.get(f"{reader}/records?timeout=60000", headers={"Accept": BINARY_V2})
+    )
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await client.close()
+    elapsed = loop.time() - started
+    assert elapsed < 20, f"shutdown took {elapsed:.1f} s"
+    done, _ = await asyncio.wait([waiting], timeout=5)
+    assert done, "the waiting read never ended"
+    # It ended one way or another (an empty answer, or the connection closed); either is fine.
+    if waiting.exception() is None:
+        waiting.result().release()
+
+    # Shutdown committed what the auto-commit instance handed out, and nothing for the other.
+    assert await group_committed(kafka, auto_group, topic, 2) == next_offsets(handed_out)
+    assert await group_committed(kafka, manual_group, topic, 2) == {}
