@@ -99,15 +99,18 @@ def query_flag(request: web.Request, name: str) -> bool:
     )
 
 
-def query_int(request: web.Request, name: str, maximum: int = 2**63 - 1) -> int | None:
-    """A non-negative integer query parameter; None when it is absent."""
+def query_int(
+    request: web.Request, name: str, maximum: int = 2**63 - 1, minimum: int = 0
+) -> int | None:
+    """An integer query parameter from `minimum` to `maximum`; None when it is absent."""
     raw = request.query.get(name)
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
+    if not (raw.isascii() and raw.isdigit()) or not minimum <= int(raw) <= maximum:
         raise BridgeError(
             ErrorKind.INVALID_BODY,
-            f"Query parameter '{name}' must be an integer from 0 to {maximum}, not '{raw[:40]}'",
+            f"Query parameter '{name}' must be an integer from {minimum} to {maximum}, "
+            f"not '{raw[:40]}'",
         )
     return int(raw)
 

@@ -99,6 +99,7 @@ class ConsumerInstance:
         #: Per partition, the offset this instance last committed.
         self._committed: dict[TopicPartition, int] = {}
         self._subscribed = False
+        self._pattern: str | None = None
         self._assigned_manually = False
         self._auto_commit_task: asyncio.Task[None] | None = None
         #: Set by each assignment of the group; cleared when subscribing anew.
@@ -163,12 +164,17 @@ class ConsumerInstance:
                 raise BridgeError(
                     ErrorKind.INVALID_BODY, f"topic_pattern {pattern!r} is not a valid regex: {exc}"
                 ) from None
+        if self._subscribed and (pattern is None) != (self._pattern is None):
+            # Kafka clients cannot switch between topics and a pattern in place.
+            await self.unsubscribe()
+        if pattern is not None:
             self._consumer.subscribe(pattern=pattern, listener=self._listener)
         else:
             leaving = {tp for tp in self._consumer.assignment() if tp.topic not in topics}
             await self._release(leaving)
             self._consumer.subscribe(topics=topics, listener=self._listener)
         self._subscribed = True
+        self._pattern = pattern
         self.assignment_arrived.clear()
 
     async def subscribe_for_topic_read(self, topic: str) -> None:

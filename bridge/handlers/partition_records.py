@@ -30,10 +30,8 @@ async def _read(request: web.Request, *, default_count: int, waits: bool) -> web
     offset = query_int(request, "offset")
     if offset is None:
         raise BridgeError(ErrorKind.INVALID_BODY, "Query parameter 'offset' is required")
-    count = query_int(request, "count", _INT32_MAX)
+    count = query_int(request, "count", _INT32_MAX, minimum=1)
     count = default_count if count is None else count
-    if count == 0:
-        raise BridgeError(ErrorKind.INVALID_BODY, "Query parameter 'count' must be at least 1")
     services = request.app[SERVICES]
     settings = services.settings
     timeout_ms = query_int(request, "timeout", _INT32_MAX) if waits else 0

@@ -149,7 +149,9 @@ class PartitionReaderPool:
                         return records
                     records.append(record)
                     size += record_bytes
-                    next_offset = record.offset + 1
+                # The position, not the last record's offset + 1: it also steps over
+                # offsets that hold no record for the client (transaction markers).
+                next_offset = await consumer.position(tp)
         return records
 
 

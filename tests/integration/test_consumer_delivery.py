@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bridge.app import create_app
@@ -127,6 +128,12 @@ async def read_batches(
             batches.append(batch)
             total += len(batch)
     return batches
+
+
+async def read_answer(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:
+    batch = await json_of(response, content_type=BINARY_V2)
+    assert isinstance(batch, list), batch
+    return batch
 
 
 async def assert_nothing_more(bridge: BridgeClient, path: str, timeout_ms: int = 1_000) -> None:
@@ -288,6 +295,7 @@ async def test_auto_commit_commits_on_delete(
     # Hand out some of them (at most 3 per read), then delete: that commits what was handed out.
     batches = await read_batches(bridge, path, 5, max_bytes=160)
     handed_out = [r for batch in batches for r in batch]
+    assert len(handed_out) < len(written)
     await delete(bridge, path)
     assert await group_committed(kafka, group, topic, 2) == next_offsets(handed_out)
 
@@ -309,7 +317,10 @@ async def test_records_not_handed_out_are_not_committed(
     # instance has fetched more than that, and holds it for the next reads.
     batches = await read_batches(bridge, path, 1, max_bytes=250)
     handed_out = [r for batch in batches for r in batch]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 30
     while {r["partition"] for r in handed_out} != {0, 1}:
+        assert loop.time() < end, handed_out
         handed_out += await read(bridge, path, max_bytes=250, timeout_ms=2_000)
     assert len(handed_out) < len(written)
     response = await bridge.post(f"{path}/offsets", headers={"Accept": V2})
@@ -382,6 +393,7 @@ async def test_idle_instance_expires_and_busy_one_does_not(
     group = unique_group()
     idle = await create_consumer(client, group, {"name": "idle"})
     busy = await create_consumer(client, group, {"name": "busy"})
+    assert await assigned(client, idle) == set()
 
     loop = asyncio.get_running_loop()
     end = loop.time() + 2.5
@@ -426,8 +438,10 @@ async def test_concurrent_reads_on_one_instance(
     end = loop.time() + 30
     while len(records) < len(written):
         assert loop.time() < end, f"only {len(records)} records came"
+        # Each read waits (up to 1 s) only when nothing is fetched yet; they run one at a
+        # time on the instance, in arrival order.
         batches = await asyncio.gather(
-            *(read(bridge, path, max_bytes=350, timeout_ms=5_000) for _ in range(6))
+            *(read(bridge, path, max_bytes=350, timeout_ms=1_000) for _ in range(5))
         )
         for batch in batches:
             assert sum(size(r) for r in batch) <= 350
@@ -467,9 +481,12 @@ async def test_shutdown_with_live_consumers(
     assert elapsed < 20, f"shutdown took {elapsed:.1f} s"
     done, _ = await asyncio.wait([waiting], timeout=5)
     assert done, "the waiting read never ended"
-    # It ended one way or another (an empty answer, or the connection closed); either is fine.
-    if waiting.exception() is None:
-        waiting.result().release()
+    # It ended one way or another: an answer (nothing came), or the connection closed.
+    failure = waiting.exception()
+    if failure is None:
+        assert await read_answer(waiting.result()) == []
+    else:
+        assert isinstance(failure, aiohttp.ClientError), repr(failure)
 
     # Shutdown committed what the auto-commit instance handed out, and nothing for the other.
     assert await group_committed(kafka, auto_group, topic, 2) == next_offsets(handed_out)

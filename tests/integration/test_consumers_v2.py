@@ -409,6 +409,12 @@ async def test_confluent_examples_with_a_pattern_subscription(
     )
     await no_content(response)
     assert await read_once(bridge, path) == []
+    # positions/beginning with no body: every assigned partition.
+    await no_content(await post(bridge, f"{path}/positions/beginning", headers=instance_headers))
+    again = await read_until(bridge, path, 2)
+    assert sorted((r["topic"], r["partition"], r["offset"]) for r in again) == sorted(
+        [(first, 1, 0), (second, 0, 0)]
+    )
 
     # The offsets example (commit 20 and 30), then GET .../offsets answers them.
     response = await post(
@@ -438,13 +444,16 @@ async def test_a_new_subscription_replaces_the_previous_one(
     the subscriptions for the subscriber")."""
     group = unique("replace")
     prefix = f"rp{uuid.uuid4().hex[:8]}"
+    dropped = await new_topic(partitions=1)
     listed = await new_topic(partitions=1)
     matched = await new_topic(partitions=1, prefix=prefix)
     await put_records(kafka, listed, [b"listed"], partition=0)
     await put_records(kafka, matched, [b"matched"], partition=0)
     path = await create_consumer(bridge, group, {"auto.offset.reset": "earliest"})
 
+    await no_content(await post(bridge, f"{path}/subscription", {"topics": [dropped]}))
     await no_content(await post(bridge, f"{path}/subscription", {"topics": [listed]}))
+    assert (await get_json(bridge, f"{path}/subscription"))["topics"] == [listed]
     await no_content(await post(bridge, f"{path}/subscription", {"topic_pattern": f"{prefix}-.*"}))
     records = await read_until(bridge, path, 1, timeout_ms=FIRST_READ_TIMEOUT_MS)
     assert [(r["topic"], r["value"]) for r in records] == [(matched, b64(b"matched"))]
@@ -555,6 +564,10 @@ async def test_json_format_records(
     assert await json_of(response, content_type=JSON_V2) == []
     response = await bridge.get(f"{path}/records?timeout=100", headers={"Accept": JSON})
     assert await json_of(response, content_type=JSON) == []
+    response = await bridge.get(
+        f"{path}/records?timeout=100", headers={"Accept": V2_REFERENCE_ACCEPT}
+    )
+    assert await json_of(response, content_type=JSON_V2) == []
     await no_content(await bridge.delete(path))
 
 
@@ -628,10 +641,38 @@ async def test_create_errors(bridge: BridgeClient) -> None:
         await no_content(await bridge.delete(path))
 
 
+async def test_confluent_string_values_take_effect(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    """Confluent clients send every value as a string, and `smallest` for `earliest`."""
+    topic = await new_topic(partitions=1)
+    await put_records(kafka, topic, [b"already there"], partition=0)
+    body = {
+        "format": "BINARY",
+        "auto.offset.reset": "smallest",
+        "auto.commit.enable": "false",
+        "fetch.min.bytes": "1",
+        "consumer.request.timeout.ms": "1000",
+    }
+    path = await create_consumer(bridge, unique("strings"), body)
+    await no_content(await post(bridge, f"{path}/assignments", partitions_body((topic, 0))))
+    # smallest: the record written before the instance existed is read.
+    records = await read_until(bridge, path, 1)
+    assert [(r["offset"], r["value"]) for r in records] == [(0, b64(b"already there"))]
+    # Without a timeout parameter a read waits consumer.request.timeout.ms (1 s), not 5 s.
+    started = time.monotonic()
+    response = await bridge.get(f"{path}/records", headers={"Accept": BINARY_V2})
+    assert await json_of(response, content_type=BINARY_V2) == []
+    assert 0.9 <= time.monotonic() - started < 3.5
+    await no_content(await bridge.delete(path))
+
+
 async def test_generated_name_and_base_uri(bridge: BridgeClient) -> None:
     group = unique("base-uri")
     origin = str(bridge.make_url("")).rstrip("/")
-    created: list[str] = []
+    #: Each instance's base_uri and the path the bridge itself serves it at (a proxy that
+    #: sends X-Forwarded-Path strips that prefix before forwarding).
+    created: list[tuple[str, str]] = []
 
     # No body at all: every default and a generated name.
     response = await bridge.post(f"/consumers/{group}", headers={"Content-Type": V2})
@@ -639,12 +680,12 @@ async def test_generated_name_and_base_uri(bridge: BridgeClient) -> None:
     assert set(body) == {"instance_id", "base_uri"}, body
     assert GENERATED_NAME.fullmatch(body["instance_id"]), body
     assert body["base_uri"] == f"{origin}/consumers/{group}/instances/{body['instance_id']}"
-    created.append(body["base_uri"])
+    created.append((body["base_uri"], instance_path(body["base_uri"])))
     response = await post(bridge, f"/consumers/{group}", {})
     other = await json_of(response)
     assert GENERATED_NAME.fullmatch(other["instance_id"]), other
     assert other["instance_id"] != body["instance_id"]
-    created.append(other["base_uri"])
+    created.append((other["base_uri"], instance_path(other["base_uri"])))
 
     # Proxies: Forwarded wins; else X-Forwarded-Proto/Host/Path.
     cases = [
@@ -673,20 +714,24 @@ async def test_generated_name_and_base_uri(bridge: BridgeClient) -> None:
         response = await post(bridge, f"/consumers/{group}", {"name": name}, headers=headers)
         uri = f"{base}/consumers/{group}/instances/{name}"
         assert await json_of(response) == {"instance_id": name, "base_uri": uri}
-        created.append(uri)
+        created.append((uri, f"/consumers/{group}/instances/{name}"))
 
     # The group and name are percent-encoded; the path of base_uri reaches the instance.
     response = await post(bridge, f"/consumers/{group}", {"name": "with space+plus"})
     encoded = await json_of(response)
     assert encoded["base_uri"] == f"{origin}/consumers/{group}/instances/with%20space%2Bplus"
-    created.append(encoded["base_uri"])
+    created.append((encoded["base_uri"], instance_path(encoded["base_uri"])))
 
-    for uri in created:
-        assert await get_json(bridge, f"{instance_path(uri)}/subscription") == {
-            "topics": [],
-            "partitions": [],
-        }
-        await no_content(await bridge.delete(instance_path(uri)))
+    # A null field takes its default (here: a generated name).
+    response = await post(bridge, f"/consumers/{group}", {"name": None, "format": None})
+    nulls = await json_of(response)
+    assert GENERATED_NAME.fullmatch(nulls["instance_id"]), nulls
+    created.append((nulls["base_uri"], instance_path(nulls["base_uri"])))
+
+    assert len({uri for uri, _ in created}) == len(created)
+    for _, path in created:
+        assert await get_json(bridge, f"{path}/subscription") == {"topics": [], "partitions": []}
+        await no_content(await bridge.delete(path))
 
 
 async def test_advertised_url_is_the_base_uri(
@@ -797,4 +842,7 @@ async def test_new_instance_resumes_after_the_committed_offset(
     assert await get_offsets(bridge, second, (topic, 0)) == committed((topic, 0, 3))
     await no_content(await post(bridge, f"{second}/offsets", offsets_body((topic, 0, 5))))
     assert await get_offsets(bridge, second, (topic, 0)) == committed((topic, 0, 5))
+    # An empty topics list unsubscribes.
+    await no_content(await post(bridge, f"{second}/subscription", {"topics": []}))
+    assert await get_json(bridge, f"{second}/subscription") == {"topics": [], "partitions": []}
     await no_content(await bridge.delete(second))
