@@ -81,7 +81,8 @@ class ConsumerConfig:
         if flag is not None:
             parsed = _flag(flag)
             if parsed is None:
-                invalid("enable.auto.commit", flag, "true or false")
+                sent = "enable.auto.commit" if "enable.auto.commit" in body else "auto.commit.enable"
+                invalid(sent, flag, "true or false")
             else:
                 auto_commit = parsed
 

@@ -226,6 +226,11 @@ async def test_create_settings(bridge: BridgeClient) -> None:
             assert word in body["message"], (invalid, body)
     assert (await create_v1(bridge, group, {"id": "bad"}))["instance_id"] == "bad"
 
+    # Committing before reading anything commits nothing: an empty list.
+    path = f"/consumers/{group}/instances/bad"
+    response = await bridge.post(f"{path}/offsets", headers=reference_headers())
+    assert await json_of(response, V1) == []
+
 
 # --- reading, committing, deleting
 
@@ -357,6 +362,10 @@ async def test_json_consumer(
     )
     path = instance_path(created["base_uri"])
 
+    # A topic that does not exist is 40401, and does not subscribe the instance to it.
+    missing = f"missing-{uuid.uuid4().hex[:12]}"
+    response = await bridge.get(f"{path}/topics/{missing}", headers={"Accept": JSON_V1})
+    await error_of(response, 404, 40401, dialect=1)
     records = await read_topic_until(bridge, path, topic, 3, accept=JSON_V1)
     assert records == [
         {
