@@ -81,7 +81,7 @@ class ConsumerConfig:
         if flag is not None:
             parsed = _flag(flag)
             if parsed is None:
-                sent = "enable.auto.commit" if "enable.auto.commit" in body else "auto.commit.enable"
+                sent = next(f for f in ("enable.auto.commit", "auto.commit.enable") if f in body)
                 invalid(sent, flag, "true or false")
             else:
                 auto_commit = parsed
