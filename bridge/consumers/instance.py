@@ -342,17 +342,21 @@ class ConsumerInstance:
             self._consumer.seek(tp, offset)
 
     async def seek_to_beginning(self, partitions: list[TopicPartition] | None) -> None:
-        checked = await self._assigned(partitions)
-        if checked:
-            self._forget_pending(checked)
-            async with kafka_call("seeking to the beginning", KAFKA_TIMEOUT_S):
-                await self._consumer.seek_to_beginning(*checked)
+        await self._seek_to_edge(partitions, beginning=True)
 
     async def seek_to_end(self, partitions: list[TopicPartition] | None) -> None:
+        await self._seek_to_edge(partitions, beginning=False)
+
+    async def _seek_to_edge(self, partitions: list[TopicPartition] | None, beginning: bool) -> None:
         checked = await self._assigned(partitions)
-        if checked:
-            self._forget_pending(checked)
-            async with kafka_call("seeking to the end", KAFKA_TIMEOUT_S):
+        if not checked:
+            return
+        self._forget_pending(checked)
+        edge = "beginning" if beginning else "end"
+        async with kafka_call(f"seeking to the {edge}", KAFKA_TIMEOUT_S):
+            if beginning:
+                await self._consumer.seek_to_beginning(*checked)
+            else:
                 await self._consumer.seek_to_end(*checked)
 
     def _forget_pending(self, partitions: Iterable[TopicPartition]) -> None:
