@@ -6,22 +6,26 @@ its partitions, idle instances expire, the instance cap, concurrent reads, and s
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bridge.app import create_app
 from bridge.settings import Settings
 from tests.conftest import BridgeClient, NewTopicFactory
 from tests.integration.consumer_helpers import (
     FIRST_READ_TIMEOUT_MS,
+    Batch,
+    answers_until,
     create_consumer,
+    group_committed,
+    next_offsets,
     put_records,
+    raw,
+    read_records,
     read_until,
 )
 from tests.integration.helpers import BINARY_V2, JSON_V2, V2, error_of, json_of
@@ -39,10 +43,6 @@ def unique_group() -> str:
     return f"g-{uuid.uuid4().hex[:12]}"
 
 
-def raw(field: str | None) -> bytes:
-    return b"" if field is None else base64.b64decode(field)
-
-
 def size(record: dict[str, Any]) -> int:
     """What a binary record counts against max_bytes: key and value bytes, unencoded."""
     return len(raw(record["key"])) + len(raw(record["value"]))
@@ -54,14 +54,6 @@ def position(record: dict[str, Any]) -> Position:
 
 def positions(records: Sequence[dict[str, Any]]) -> list[Position]:
     return [position(r) for r in records]
-
-
-def next_offsets(records: Sequence[dict[str, Any]]) -> dict[int, int]:
-    """Per partition, the offset after the last record: what the group reads next."""
-    ends: dict[int, int] = {}
-    for record in records:
-        ends[record["partition"]] = max(ends.get(record["partition"], 0), record["offset"] + 1)
-    return ends
 
 
 def check_partition_order(records: Sequence[dict[str, Any]]) -> None:
@@ -93,41 +85,14 @@ async def subscribed_consumer(
     return path
 
 
-async def read(
-    bridge: BridgeClient,
-    path: str,
-    *,
-    accept: str = BINARY_V2,
-    max_bytes: int | None = None,
-    timeout_ms: int = 1_000,
-) -> list[dict[str, Any]]:
-    query = f"timeout={timeout_ms}" + (f"&max_bytes={max_bytes}" if max_bytes is not None else "")
-    response = await bridge.get(f"{path}/records?{query}", headers={"Accept": accept})
-    batch = await json_of(response, content_type=accept)
-    assert isinstance(batch, list), batch
-    return batch
-
-
 async def read_batches(
-    bridge: BridgeClient,
-    path: str,
-    count: int,
-    *,
-    max_bytes: int | None = None,
-    deadline_s: float = 30.0,
-) -> list[list[dict[str, Any]]]:
+    bridge: BridgeClient, path: str, count: int, *, max_bytes: int | None = None
+) -> list[Batch]:
     """Read until `count` records came; returns each non-empty answer."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    batches: list[list[dict[str, Any]]] = []
-    total = 0
-    while total < count:
-        assert loop.time() < end, f"only {total} of {count} records came: {batches}"
-        batch = await read(bridge, path, max_bytes=max_bytes, timeout_ms=2_000)
-        if batch:
-            batches.append(batch)
-            total += len(batch)
-    return batches
+    answers = await answers_until(
+        lambda: read_records(bridge, path, max_bytes=max_bytes, timeout_ms=2_000), count
+    )
+    return [answer for answer in answers if answer]
 
 
 async def read_answer(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:
@@ -137,7 +102,32 @@ async def read_answer(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:
 
 
 async def assert_nothing_more(bridge: BridgeClient, path: str, timeout_ms: int = 1_000) -> None:
-    assert await read(bridge, path, timeout_ms=timeout_ms) == []
+    assert await read_records(bridge, path, timeout_ms=timeout_ms) == []
+
+
+async def commit(bridge: BridgeClient, path: str) -> None:
+    """Commit what the instance handed out (an empty body): 204 in v2."""
+    response = await bridge.post(f"{path}/offsets", headers={"Accept": V2})
+    assert response.status == 204, await response.text()
+
+
+async def check_resuming_after(
+    bridge: BridgeClient,
+    kafka: KafkaTarget,
+    group: str,
+    topic: str,
+    written: Sequence[Position],
+    committed: Sequence[dict[str, Any]],
+) -> None:
+    """The group committed the offsets after the `committed` records (of the topic's two
+    partitions); a new instance of it reads exactly the `written` records after those, each
+    partition in offset order, and nothing more."""
+    assert await group_committed(kafka, group, topic, 2) == next_offsets(committed)
+    path = await subscribed_consumer(bridge, group, topic, MANUAL)
+    rest = await read_until(bridge, path, len(written) - len(committed))
+    assert sorted(positions(committed) + positions(rest)) == sorted(written)
+    check_partition_order(rest)
+    await assert_nothing_more(bridge, path)
 
 
 async def assigned(bridge: BridgeClient, path: str) -> set[tuple[str, int]]:
@@ -145,25 +135,6 @@ async def assigned(bridge: BridgeClient, path: str) -> set[tuple[str, int]]:
     response = await bridge.get(f"{path}/assignments", headers={"Accept": V2})
     body = await json_of(response)
     return {(p["topic"], p["partition"]) for p in body["partitions"]}
-
-
-async def group_committed(
-    kafka: KafkaTarget, group: str, topic: str, partitions: int
-) -> dict[int, int]:
-    """The group's committed offsets, straight from Kafka (partitions without one left out)."""
-    consumer = AIOKafkaConsumer(
-        group_id=group, bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        found: dict[int, int] = {}
-        for number in range(partitions):
-            offset = await consumer.committed(TopicPartition(topic, number))
-            if offset is not None:
-                found[number] = offset
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def put_spread(
@@ -177,14 +148,27 @@ async def put_spread(
     return written
 
 
+async def spread_topic(
+    new_topic: NewTopicFactory,
+    kafka: KafkaTarget,
+    partitions: int,
+    count: int,
+    value_size: int,
+    tag: str = "r",
+) -> tuple[str, list[Position]]:
+    """A new topic of `partitions` partitions holding `count` records of `value_size` bytes,
+    round-robin over them (put_spread); returns the topic and the records' positions."""
+    topic = await new_topic(partitions=partitions)
+    return topic, await put_spread(kafka, topic, partitions, count, value_size, tag)
+
+
 # --- max_bytes
 
 
 async def test_max_bytes_never_loses_a_record(
     bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
 ) -> None:
-    topic = await new_topic(partitions=3)
-    written = await put_spread(kafka, topic, 3, 30, 100)
+    topic, written = await spread_topic(new_topic, kafka, 3, 30, 100)
     path = await subscribed_consumer(bridge, unique_group(), topic, MANUAL)
 
     batches = await read_batches(bridge, path, 30, max_bytes=350)
@@ -209,7 +193,7 @@ async def test_max_bytes_never_loses_a_record(
         )
         body = await error_of(response, 422, 422)
         assert "350" in body["message"], body
-    [record] = await read(bridge, path, max_bytes=402, timeout_ms=2_000)
+    [record] = await read_records(bridge, path, max_bytes=402, timeout_ms=2_000)
     assert position(record) == (partition, offset)
     assert raw(record["key"]) == b"kk"
     assert raw(record["value"]) == big
@@ -258,16 +242,14 @@ async def test_poison_record_stays_until_skipped(
 async def test_commit_then_resume(
     bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
 ) -> None:
-    topic = await new_topic(partitions=2)
+    topic, first = await spread_topic(new_topic, kafka, 2, 10, 20, tag="first")
     group = unique_group()
-    first = await put_spread(kafka, topic, 2, 10, 20, tag="first")
     path = await subscribed_consumer(bridge, group, topic, MANUAL)
     read_first = await read_until(bridge, path, 10)
     assert sorted(positions(read_first)) == sorted(first)
 
     # Commit what was read (empty body: everything handed out): 204 in v2.
-    response = await bridge.post(f"{path}/offsets", headers={"Accept": V2})
-    assert response.status == 204, await response.text()
+    await commit(bridge, path)
     assert await group_committed(kafka, group, topic, 2) == next_offsets(read_first)
 
     # Records after the commit, read but never committed, then the instance goes.
@@ -275,63 +257,43 @@ async def test_commit_then_resume(
     read_second = await read_until(bridge, path, 6)
     assert sorted(positions(read_second)) == sorted(second)
     await delete(bridge, path)
-    assert await group_committed(kafka, group, topic, 2) == next_offsets(read_first)
 
     # A new instance of the group reads exactly what follows the committed offsets.
-    path = await subscribed_consumer(bridge, group, topic, MANUAL)
-    resumed = await read_until(bridge, path, 6, timeout_ms=2_000)
-    assert sorted(positions(resumed)) == sorted(second)
-    check_partition_order(resumed)
-    await assert_nothing_more(bridge, path)
+    await check_resuming_after(bridge, kafka, group, topic, first + second, read_first)
 
 
 async def test_auto_commit_commits_on_delete(
     bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
 ) -> None:
-    topic = await new_topic(partitions=2)
+    topic, written = await spread_topic(new_topic, kafka, 2, 12, 50)
     group = unique_group()
-    written = await put_spread(kafka, topic, 2, 12, 50)
     path = await subscribed_consumer(bridge, group, topic, AUTO)
     # Hand out some of them (at most 3 per read), then delete: that commits what was handed out.
-    batches = await read_batches(bridge, path, 5, max_bytes=160)
-    handed_out = [r for batch in batches for r in batch]
+    handed_out = await read_until(bridge, path, 5, max_bytes=160)
     assert len(handed_out) < len(written)
     await delete(bridge, path)
-    assert await group_committed(kafka, group, topic, 2) == next_offsets(handed_out)
-
-    path = await subscribed_consumer(bridge, group, topic, MANUAL)
-    rest = await read_until(bridge, path, len(written) - len(handed_out))
-    assert sorted(positions(handed_out) + positions(rest)) == sorted(written)
-    check_partition_order(rest)
-    await assert_nothing_more(bridge, path)
+    await check_resuming_after(bridge, kafka, group, topic, written, handed_out)
 
 
 async def test_records_not_handed_out_are_not_committed(
     bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
 ) -> None:
-    topic = await new_topic(partitions=2)
+    topic, written = await spread_topic(new_topic, kafka, 2, 20, 100)
     group = unique_group()
-    written = await put_spread(kafka, topic, 2, 20, 100)
     path = await subscribed_consumer(bridge, group, topic, MANUAL)
     # Small reads (2 records each) until both partitions handed something out: the
     # instance has fetched more than that, and holds it for the next reads.
-    batches = await read_batches(bridge, path, 1, max_bytes=250)
-    handed_out = [r for batch in batches for r in batch]
+    handed_out = await read_until(bridge, path, 1, max_bytes=250)
     loop = asyncio.get_running_loop()
     end = loop.time() + 30
     while {r["partition"] for r in handed_out} != {0, 1}:
         assert loop.time() < end, handed_out
-        handed_out += await read(bridge, path, max_bytes=250, timeout_ms=2_000)
+        handed_out += await read_records(bridge, path, max_bytes=250, timeout_ms=2_000)
     assert len(handed_out) < len(written)
-    response = await bridge.post(f"{path}/offsets", headers={"Accept": V2})
-    assert response.status == 204, await response.text()
+    await commit(bridge, path)
     assert await group_committed(kafka, group, topic, 2) == next_offsets(handed_out)
     await delete(bridge, path)
-
-    path = await subscribed_consumer(bridge, group, topic, MANUAL)
-    rest = await read_until(bridge, path, len(written) - len(handed_out))
-    assert sorted(positions(handed_out) + positions(rest)) == sorted(written)
-    await assert_nothing_more(bridge, path)
+    await check_resuming_after(bridge, kafka, group, topic, written, handed_out)
 
 
 # --- a group of instances
@@ -340,9 +302,8 @@ async def test_records_not_handed_out_are_not_committed(
 async def test_group_members_share_partitions(
     bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
 ) -> None:
-    topic = await new_topic(partitions=2)
+    topic, written = await spread_topic(new_topic, kafka, 2, 8, 20, tag="before")
     group = unique_group()
-    written = await put_spread(kafka, topic, 2, 8, 20, tag="before")
     # Auto-commit, so that a member commits what it handed out when a rebalance takes a
     # partition away: each record reaches the group once.
     first = await subscribed_consumer(bridge, group, topic, AUTO)
@@ -351,7 +312,7 @@ async def test_group_members_share_partitions(
     received: dict[str, list[dict[str, Any]]] = {first: [], second: []}
 
     async def poll(path: str) -> None:
-        received[path] += await read(bridge, path, timeout_ms=1_000)
+        received[path] += await read_records(bridge, path, timeout_ms=1_000)
 
     # Poll both until the group has settled: one partition each, and every record read.
     loop = asyncio.get_running_loop()
@@ -429,8 +390,7 @@ async def test_instance_cap(bridge_settings: Settings, aiohttp_client: AiohttpCl
 async def test_concurrent_reads_on_one_instance(
     bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
 ) -> None:
-    topic = await new_topic(partitions=3)
-    written = await put_spread(kafka, topic, 3, 30, 100)
+    topic, written = await spread_topic(new_topic, kafka, 3, 30, 100)
     path = await subscribed_consumer(bridge, unique_group(), topic, MANUAL)
 
     records: list[dict[str, Any]] = []
@@ -441,7 +401,7 @@ async def test_concurrent_reads_on_one_instance(
         # Each read waits (up to 1 s) only when nothing is fetched yet; they run one at a
         # time on the instance, in arrival order.
         batches = await asyncio.gather(
-            *(read(bridge, path, max_bytes=350, timeout_ms=1_000) for _ in range(5))
+            *(read_records(bridge, path, max_bytes=350, timeout_ms=1_000) for _ in range(5))
         )
         for batch in batches:
             assert sum(size(r) for r in batch) <= 350
@@ -457,16 +417,14 @@ async def test_shutdown_with_live_consumers(
     kafka: KafkaTarget,
 ) -> None:
     client = await aiohttp_client(create_app(bridge_settings))
-    topic = await new_topic(partitions=2)
-    await put_spread(kafka, topic, 2, 10, 100)
+    topic, _ = await spread_topic(new_topic, kafka, 2, 10, 100)
     manual_group, auto_group = unique_group(), unique_group()
     reader = await subscribed_consumer(client, manual_group, topic, MANUAL)
     committer = await subscribed_consumer(client, auto_group, topic, AUTO)
 
     # The auto-commit instance hands out a few records; the other reads everything and
     # then waits in a long read while the bridge shuts down.
-    batches = await read_batches(client, committer, 4, max_bytes=250)
-    handed_out = [r for batch in batches for r in batch]
+    handed_out = await read_until(client, committer, 4, max_bytes=250)
     await read_until(client, reader, 10)
     waiting = asyncio.create_task(
         client.get(f"{reader}/records?timeout=60000", headers={"Accept": BINARY_V2})

@@ -5,15 +5,23 @@ records and offsets look like, checked against what was put in Kafka."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tests.conftest import BridgeClient, NewTopicFactory
-from tests.integration.consumer_helpers import b64, instance_path, put_records
+from tests.integration.consumer_helpers import (
+    Batch,
+    answers_until,
+    b64,
+    group_committed,
+    instance_path,
+    next_offsets,
+    put_records,
+    raw,
+    records_query,
+)
 from tests.integration.helpers import (
     BINARY_V1,
     REFERENCE_HOST,
@@ -67,12 +75,12 @@ async def read_topic(
     content_type: str | None = None,
     max_bytes: int | None = None,
     timeout_ms: int = 2_000,
-) -> list[dict[str, Any]]:
+) -> Batch:
     """One v1 read (`GET .../topics/{topic}`), checked to be a list of v1 records whose
     Content-Type is `content_type` (default: `accept`)."""
-    query = f"timeout={timeout_ms}" + (f"&max_bytes={max_bytes}" if max_bytes is not None else "")
     response = await bridge.get(
-        f"{path}/topics/{topic}?{query}", headers={"Host": REFERENCE_HOST, "Accept": accept}
+        f"{path}/topics/{topic}?{records_query(timeout_ms, max_bytes)}",
+        headers={"Host": REFERENCE_HOST, "Accept": accept},
     )
     batch = await json_of(response, content_type or accept)
     assert isinstance(batch, list), batch
@@ -93,53 +101,21 @@ async def read_topic_until(
     content_type: str | None = None,
     max_bytes: int | None = None,
     deadline_s: float = 30.0,
-    batches: list[list[dict[str, Any]]] | None = None,
-) -> list[dict[str, Any]]:
+    batches: list[Batch] | None = None,
+) -> Batch:
     """Read the topic until `count` records came; `batches` collects each non-empty answer."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    records: list[dict[str, Any]] = []
-    while len(records) < count:
-        assert loop.time() < end, f"only {len(records)} of {count} records came: {records}"
-        batch = await read_topic(
+    answers = await answers_until(
+        lambda: read_topic(
             bridge, path, topic, accept=accept, content_type=content_type, max_bytes=max_bytes
-        )
-        if batch and batches is not None:
-            batches.append(batch)
-        records.extend(batch)
+        ),
+        count,
+        deadline_s=deadline_s,
+    )
+    if batches is not None:
+        batches.extend(answer for answer in answers if answer)
+    records = [record for answer in answers for record in answer]
     assert len(records) == count, records
     return records
-
-
-def raw(field: str | None) -> bytes:
-    return b"" if field is None else base64.b64decode(field)
-
-
-def next_offsets(records: list[dict[str, Any]]) -> dict[int, int]:
-    """Per partition, the offset after the last record read: what the group reads next."""
-    ends: dict[int, int] = {}
-    for record in records:
-        ends[record["partition"]] = max(ends.get(record["partition"], 0), record["offset"] + 1)
-    return ends
-
-
-async def group_committed(
-    kafka: KafkaTarget, group: str, topic: str, partitions: int
-) -> dict[int, int]:
-    """The group's committed offsets, straight from Kafka (partitions without one left out)."""
-    consumer = AIOKafkaConsumer(
-        group_id=group, bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        found: dict[int, int] = {}
-        for number in range(partitions):
-            offset = await consumer.committed(TopicPartition(topic, number))
-            if offset is not None:
-                found[number] = offset
-        return found
-    finally:
-        await consumer.stop()
 
 
 # --- creating

@@ -15,11 +15,11 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
+import pytest
 from aiohttp import ClientResponse
-from aiokafka import AIOKafkaProducer
 
 from bridge.app import create_app
 from bridge.settings import Settings
@@ -30,6 +30,7 @@ from tests.integration.consumer_helpers import (
     create_consumer,
     instance_path,
     put_records,
+    read_records,
     read_until,
 )
 from tests.integration.helpers import (
@@ -164,13 +165,13 @@ async def get_json(bridge: BridgeClient, path: str, accept: str = V2) -> Any:
     return await json_of(await bridge.get(path, headers={"Accept": accept}))
 
 
-async def read_once(
-    bridge: BridgeClient, path: str, accept: str = BINARY_V2, timeout_ms: int = 1_000
-) -> list[dict[str, Any]]:
-    response = await bridge.get(f"{path}/records?timeout={timeout_ms}", headers={"Accept": accept})
-    batch = await json_of(response, content_type=accept)
-    assert isinstance(batch, list), batch
-    return batch
+async def assigned_instance(
+    bridge: BridgeClient, group_prefix: str, topic: str, body: dict[str, Any]
+) -> str:
+    """A new instance (created with `body`) in a new group, assigned partition 0 of `topic`."""
+    path = await create_consumer(bridge, unique(group_prefix), body)
+    await no_content(await post(bridge, f"{path}/assignments", partitions_body((topic, 0))))
+    return path
 
 
 async def get_offsets(
@@ -280,7 +281,7 @@ async def test_kafka_bridge_examples_with_a_subscribed_group(
         assert f"{elsewhere}/0" in error_text(problem), problem
     # positions/end with no body: every assigned partition; then only new records come.
     await no_content(await post(bridge, f"{path}/positions/end"))
-    assert await read_once(bridge, path) == []
+    assert await read_records(bridge, path) == []
     since_new = now_ms()
     await put_records(kafka, second, [b"new"], partition=0, keys=[None])
     fresh = await read_until(bridge, path, 1)
@@ -383,24 +384,14 @@ async def test_confluent_examples_with_a_pattern_subscription(
     )
 
     # positions, positions/beginning and positions/end examples (partitions 0 and 1).
-    response = await post(
-        bridge,
-        f"{path}/positions",
-        offsets_body((first, 0, 0), (first, 1, 0)),
-        headers=instance_headers,
-    )
-    await no_content(response)
-    again = await read_until(bridge, path, 1)
-    assert [(r["topic"], r["partition"], r["offset"]) for r in again] == [(first, 1, 0)]
-    response = await post(
-        bridge,
-        f"{path}/positions/beginning",
-        partitions_body((first, 0), (first, 1)),
-        headers=instance_headers,
-    )
-    await no_content(response)
-    again = await read_until(bridge, path, 1)
-    assert [(r["topic"], r["partition"], r["offset"]) for r in again] == [(first, 1, 0)]
+    for suffix, body in [
+        ("positions", offsets_body((first, 0, 0), (first, 1, 0))),
+        ("positions/beginning", partitions_body((first, 0), (first, 1))),
+    ]:
+        response = await post(bridge, f"{path}/{suffix}", body, headers=instance_headers)
+        await no_content(response)
+        again = await read_until(bridge, path, 1)
+        assert [(r["topic"], r["partition"], r["offset"]) for r in again] == [(first, 1, 0)], suffix
     response = await post(
         bridge,
         f"{path}/positions/end",
@@ -408,7 +399,7 @@ async def test_confluent_examples_with_a_pattern_subscription(
         headers=instance_headers,
     )
     await no_content(response)
-    assert await read_once(bridge, path) == []
+    assert await read_records(bridge, path) == []
     # positions/beginning with no body: every assigned partition.
     await no_content(await post(bridge, f"{path}/positions/beginning", headers=instance_headers))
     again = await read_until(bridge, path, 2)
@@ -529,81 +520,92 @@ async def test_assignments_by_hand(
 # --- formats -------------------------------------------------------------------------------
 
 
-async def test_json_format_records(
-    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+#: A record to write: its key, value and headers, as Kafka holds them.
+Written: TypeAlias = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]
+#: The record read back: its key, value and headers, as JSON.
+Expected: TypeAlias = tuple[Any, Any, list[tuple[str, str | None]]]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "accept", "written", "expected", "refused", "formatless"),
+    [
+        pytest.param(
+            "json",
+            JSON_V2,
+            [
+                (b'"somekey"', b'{"foo":"bar"}', []),
+                (None, b'["foo","bar"]', []),
+                (b"1", b"53.5", []),
+                (b'"gone"', None, []),
+            ],
+            [
+                ("somekey", {"foo": "bar"}, []),
+                (None, ["foo", "bar"], []),
+                (1, 53.5, []),
+                ("gone", None, []),
+            ],
+            [BINARY_V2, TEXT_V2],
+            # The Content-Type names the format (or is application/json when that was asked).
+            [(V2, JSON_V2), (JSON, JSON), (V2_REFERENCE_ACCEPT, JSON_V2)],
+            id="json",
+        ),
+        pytest.param(
+            "text",
+            TEXT_V2,
+            [
+                (None, "ключ и значение".encode(), []),
+                ("ké".encode(), b"plain", []),
+                (b"k", None, [("empty", b""), ("absent", None)]),  # a header without a value
+            ],
+            [
+                (None, "ключ и значение", []),
+                ("ké", "plain", []),
+                ("k", None, [("empty", ""), ("absent", None)]),
+            ],
+            [JSON_V2],
+            [],
+            id="text-and-header-without-value",
+        ),
+    ],
+)
+async def test_format_records(
+    bridge: BridgeClient,
+    new_topic: NewTopicFactory,
+    kafka: KafkaTarget,
+    fmt: str,
+    accept: str,
+    written: list[Written],
+    expected: list[Expected],
+    refused: list[str],
+    formatless: list[tuple[str, str]],
 ) -> None:
+    """An instance in `fmt` reads the `written` records as `expected` in its own media type;
+    an Accept naming another format (`refused`) is 406; Accept headers without a format
+    (`formatless`) are answered in the Content-Type given."""
     topic = await new_topic(partitions=1)
     since = now_ms()
-    await put_records(
-        kafka,
-        topic,
-        [b'{"foo":"bar"}', b'["foo","bar"]', b"53.5", None],
-        partition=0,
-        keys=[b'"somekey"', None, b"1", b'"gone"'],
-    )
+    for key, value, headers in written:
+        await put_records(kafka, topic, [value], partition=0, keys=[key], headers=headers)
     until = now_ms()
-    path = await create_consumer(
-        bridge, unique("jsongroup"), {"format": "json", "auto.offset.reset": "earliest"}
+    path = await assigned_instance(
+        bridge, f"{fmt}group", topic, {"format": fmt, "auto.offset.reset": "earliest"}
     )
-    await no_content(await post(bridge, f"{path}/assignments", partitions_body((topic, 0))))
 
     # An Accept naming another format: 406, and nothing is handed out.
-    for accept in [BINARY_V2, TEXT_V2]:
-        response = await bridge.get(f"{path}/records?timeout=100", headers={"Accept": accept})
+    for other in refused:
+        response = await bridge.get(f"{path}/records?timeout=100", headers={"Accept": other})
         await error_of(response, 406, 406)
-    records = await read_until(bridge, path, 4, accept=JSON_V2)
+    records = await read_until(bridge, path, len(written), accept=accept)
     assert untimed(records, since, until) == [
-        record(topic, 0, 0, "somekey", {"foo": "bar"}),
-        record(topic, 0, 1, None, ["foo", "bar"]),
-        record(topic, 0, 2, 1, 53.5),
-        record(topic, 0, 3, "gone", None),
+        record(topic, 0, offset, key, value, headers)
+        for offset, (key, value, headers) in enumerate(expected)
     ]
-    # Accept without a format, or plain JSON: allowed; the Content-Type names the format
-    # (or is application/json when that is what was asked).
-    response = await bridge.get(f"{path}/records?timeout=100", headers={"Accept": V2})
-    assert await json_of(response, content_type=JSON_V2) == []
-    response = await bridge.get(f"{path}/records?timeout=100", headers={"Accept": JSON})
-    assert await json_of(response, content_type=JSON) == []
-    response = await bridge.get(
-        f"{path}/records?timeout=100", headers={"Accept": V2_REFERENCE_ACCEPT}
-    )
-    assert await json_of(response, content_type=JSON_V2) == []
-    await no_content(await bridge.delete(path))
-
-
-async def test_text_format_records_and_header_without_value(
-    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
-) -> None:
-    topic = await new_topic(partitions=1)
-    since = now_ms()
-    await put_records(
-        kafka,
-        topic,
-        ["ключ и значение".encode(), b"plain"],
-        partition=0,
-        keys=[None, "ké".encode()],
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            topic, None, key=b"k", partition=0, headers=[("empty", b""), ("absent", None)]
+    # Accept without a format, or plain JSON: allowed.
+    for formatless_accept, content_type in formatless:
+        response = await bridge.get(
+            f"{path}/records?timeout=100", headers={"Accept": formatless_accept}
         )
-    finally:
-        await producer.stop()
-    until = now_ms()
-    path = await create_consumer(
-        bridge, unique("textgroup"), {"format": "text", "auto.offset.reset": "earliest"}
-    )
-    await no_content(await post(bridge, f"{path}/assignments", partitions_body((topic, 0))))
-    response = await bridge.get(f"{path}/records?timeout=100", headers={"Accept": JSON_V2})
-    await error_of(response, 406, 406)
-    records = await read_until(bridge, path, 3, accept=TEXT_V2)
-    assert untimed(records, since, until) == [
-        record(topic, 0, 0, None, "ключ и значение"),
-        record(topic, 0, 1, "ké", "plain"),
-        record(topic, 0, 2, "k", None, [("empty", ""), ("absent", None)]),
-    ]
+        assert await json_of(response, content_type=content_type) == [], formatless_accept
     await no_content(await bridge.delete(path))
 
 
@@ -654,8 +656,7 @@ async def test_confluent_string_values_take_effect(
         "fetch.min.bytes": "1",
         "consumer.request.timeout.ms": "1000",
     }
-    path = await create_consumer(bridge, unique("strings"), body)
-    await no_content(await post(bridge, f"{path}/assignments", partitions_body((topic, 0))))
+    path = await assigned_instance(bridge, "strings", topic, body)
     # smallest: the record written before the instance existed is read.
     records = await read_until(bridge, path, 1)
     assert [(r["offset"], r["value"]) for r in records] == [(0, b64(b"already there"))]
