@@ -39,6 +39,8 @@ OPEN_PREFIXES: tuple[tuple[str, str | None], ...] = (
     ("kafka.admin.", "kafka_admin"),
     ("kafka.", "kafka_common"),
     ("codec.", None),
+    # Read by the schema formats (subject naming strategy, credentials).
+    ("schema.registry.", None),
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

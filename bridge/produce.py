@@ -17,7 +17,14 @@ from bridge.codec_registry import CodecRegistry, UnknownFormatError
 from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.metadata import ClusterMetadata
 from bridge.kafka.producer import Delivery, OutgoingRecord, SharedProducer
-from bridge_codecs.base import Codec, CodecError, SchemaSpec, Serializer, SerializeTarget
+from bridge_codecs.base import (
+    Codec,
+    CodecError,
+    CodecUnavailableError,
+    SchemaSpec,
+    Serializer,
+    SerializeTarget,
+)
 
 #: The embedded format of a request whose media type names none (the references' rule).
 DEFAULT_FORMAT = "binary"
@@ -140,6 +147,8 @@ class ProducePipeline:
             return await codec.serializer(SerializeTarget(request.topic, is_key, spec))
         except CodecError as exc:
             raise BridgeError(ErrorKind.INVALID_SCHEMA, f"Invalid {side} schema: {exc}") from None
+        except CodecUnavailableError as exc:
+            raise BridgeError(ErrorKind.SCHEMA_REGISTRY_ERROR, str(exc)) from None
 
     def _encode(
         self,

@@ -44,7 +44,10 @@ async def kafka_services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     check_common_properties(settings.kafka_common)
     async with AsyncExitStack() as stack:
-        codecs = CodecRegistry(CodecContext(settings=settings.properties))
+        codec_settings = dict(settings.properties)
+        if settings.schema_registry_url:
+            codec_settings["schema.registry.url"] = settings.schema_registry_url
+        codecs = CodecRegistry(CodecContext(settings=codec_settings))
         stack.push_async_callback(codecs.close)
         codecs.load_all()
         log.info("embedded formats available: %s", ", ".join(codecs.names()))

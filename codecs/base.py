@@ -28,6 +28,14 @@ class CodecError(ValueError):
     """
 
 
+class CodecUnavailableError(RuntimeError):
+    """A service the codec needs (a schema registry) failed or is not configured.
+
+    Not the client's fault: the bridge answers with a 5xx that says so, and keeps serving
+    every other format.
+    """
+
+
 @dataclass(frozen=True)
 class SchemaSpec:
     """The schema a produce request names for its keys or its values, if any."""

@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 from aiokafka.structs import ConsumerRecord
 
 from bridge.errors import BridgeError, ErrorKind
-from bridge_codecs.base import Codec, CodecError, JSONValue
+from bridge_codecs.base import Codec, CodecError, CodecUnavailableError, JSONValue
 
 KafkaRecord: TypeAlias = ConsumerRecord[bytes, bytes]
 
@@ -54,6 +54,8 @@ async def _decoder(codec: Codec, payloads: list[bytes]) -> Decode | None:
         return None
     try:
         return await codec.deserializer(payloads)
+    except CodecUnavailableError as exc:
+        raise BridgeError(ErrorKind.SCHEMA_REGISTRY_ERROR, str(exc)) from None
     except CodecError:
         # A payload the codec could not prepare for (say, an unknown schema id): decode
         # record by record below, so that only that record fails.
@@ -81,6 +83,10 @@ async def decode_records(codec: Codec, records: Sequence[KafkaRecord]) -> Decode
             value = await _decode_one(codec, value_decoder, record.value)
         except CodecError as exc:
             return Decoded(delivered, not_decodable(codec.name, record, part, str(exc)))
+        except CodecUnavailableError as exc:
+            if delivered:
+                return Decoded(delivered, None)  # the rest stays for the next read
+            raise BridgeError(ErrorKind.SCHEMA_REGISTRY_ERROR, str(exc)) from None
         delivered.append(
             DeliveredRecord(
                 topic=record.topic,
