@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from bridge.app import create_app
 from bridge.embedded_broker import settings_for_embedded_broker
 from bridge.settings import Settings
 from tests.kafka_target import KafkaTarget, expects_apache_kafka, kafka_target
+from tests.schema_registry import running_registry
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -34,9 +36,25 @@ def kafka() -> Iterator[KafkaTarget]:
         yield target
 
 
+@pytest.fixture(scope="session")
+def schema_registry_url() -> Iterator[str]:
+    """A Confluent-compatible schema registry: SCHEMA_REGISTRY_URL when set, else the
+    in-process one of `tests/schema_registry.py`, over real HTTP."""
+    external = os.environ.get("SCHEMA_REGISTRY_URL")
+    if external:
+        yield external
+        return
+    with running_registry() as url:
+        yield url
+
+
 @pytest.fixture
-def bridge_settings(kafka: KafkaTarget) -> Settings:
-    settings = Settings(bootstrap_servers=kafka.bootstrap_servers, produce_timeout_ms=15_000)
+def bridge_settings(kafka: KafkaTarget, schema_registry_url: str) -> Settings:
+    settings = Settings(
+        bootstrap_servers=kafka.bootstrap_servers,
+        produce_timeout_ms=15_000,
+        schema_registry_url=schema_registry_url,
+    )
     if not kafka.apache:
         settings = settings_for_embedded_broker(settings, kafka.bootstrap_servers)
     return settings
