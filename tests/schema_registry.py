@@ -57,12 +57,13 @@ def _canonical(schema_type: str, text: str) -> str:
         except Exception as exc:  # fastavro raises several types for bad schemas
             raise ValueError(f"invalid Avro schema: {exc}") from None
     elif schema_type == "JSON":
-        if not isinstance(parsed, (dict, bool)):
+        if isinstance(parsed, dict):
+            try:
+                validator_for(parsed).check_schema(parsed)
+            except SchemaError as exc:
+                raise ValueError(f"invalid JSON Schema: {exc.message}") from None
+        elif not isinstance(parsed, bool):
             raise ValueError("a JSON Schema is an object or a boolean")
-        try:
-            validator_for(parsed).check_schema(parsed)
-        except SchemaError as exc:
-            raise ValueError(f"invalid JSON Schema: {exc.message}") from None
     else:
         raise ValueError(f"unsupported schemaType {schema_type!r}")
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"))
