@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from bridge.dialects import Dialect
 from bridge.errors import BridgeError, ErrorKind
 from bridge.negotiation import BodyType, ResponseType, negotiate_response
 from bridge.validation import parse_json, validate
+from bridge_codecs import jsontext
 
 _INT32_MAX = 2**31 - 1
 
@@ -39,7 +39,7 @@ def json_response(
     request: web.Request, data: Any, status: int = 200, content_type: str | None = None
 ) -> web.Response:
     return web.Response(
-        body=orjson.dumps(data),
+        body=jsontext.dumps(data),
         status=status,
         headers={"Content-Type": content_type or request[CONTEXT].response.content_type},
     )

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
-import orjson
-
 from bridge_codecs import jsontext
 from bridge_codecs.base import CodecError, JSONValue, SimpleCodec
 
@@ -19,14 +15,7 @@ class JsonCodec(SimpleCodec):
 
     def encode(self, value: JSONValue) -> bytes:
         try:
-            return orjson.dumps(value)
-        except orjson.JSONEncodeError:
-            # Mostly an integer beyond 64 bits, which JSON allows; the standard library writes
-            # it exactly. Anything orjson rejected for another reason fails there as well.
-            pass
-        try:
-            text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-            return text.encode("utf-8")
+            return jsontext.dumps(value)
         except (TypeError, ValueError, RecursionError) as exc:  # incl. UnicodeEncodeError
             raise CodecError(f"not encodable as JSON: {exc}") from None
 

@@ -27,3 +27,16 @@ def loads(document: bytes) -> Any:
     if _LONG_NUMBER.search(document) is None:
         return orjson.loads(document)
     return json.loads(document.decode("utf-8"), parse_constant=_reject_constant)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON of `value`, integers of any size written exactly.
+
+    orjson first (the hot path); it refuses integers beyond 64 bits, which JSON allows and
+    consumed records may hold, so those documents go through the standard library.
+    """
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8")

@@ -116,6 +116,10 @@ class SchemaRegistry:
             raise self._unavailable(exc) from None
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
             raise self._unavailable(exc) from None
+        except Exception as exc:  # the client library parses the schema; its errors vary
+            raise CodecError(
+                f"schema id {schema_id} from the schema registry could not be parsed: {exc}"
+            ) from None
         if found is None:
             raise CodecError(f"schema id {schema_id} is not known to the schema registry")
         return found

@@ -20,7 +20,7 @@ from typing import Any
 import fastavro
 from aiohttp import web
 from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
+from jsonschema.validators import Draft7Validator, validator_for
 
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -59,7 +59,7 @@ def _canonical(schema_type: str, text: str) -> str:
     elif schema_type == "JSON":
         if isinstance(parsed, dict):
             try:
-                validator_for(parsed).check_schema(parsed)
+                validator_for(parsed, default=Draft7Validator).check_schema(parsed)
             except SchemaError as exc:
                 raise ValueError(f"invalid JSON Schema: {exc.message}") from None
         elif not isinstance(parsed, bool):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-import orjson
 from aiohttp import web
 from aiokafka import TopicPartition
 
@@ -27,6 +26,7 @@ from bridge.http import (
     record_response_type,
 )
 from bridge.services import SERVICES
+from bridge_codecs import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ async def _respond_with_records(
     )
     body = DIALECTS[response_type.version].records_body(handout.records)
     response = web.Response(
-        body=orjson.dumps(body), headers={"Content-Type": response_type.content_type}
+        body=jsontext.dumps(body), headers={"Content-Type": response_type.content_type}
     )
     try:
         await response.prepare(request)

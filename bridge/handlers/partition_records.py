@@ -7,7 +7,6 @@ to clean up, since no group or instance is involved.
 
 from __future__ import annotations
 
-import orjson
 from aiohttp import web
 
 from bridge.codec_registry import UnknownFormatError
@@ -18,6 +17,7 @@ from bridge.errors import BridgeError, ErrorKind
 from bridge.http import path_partition, query_int, record_response_type
 from bridge.negotiation import requested_format
 from bridge.services import SERVICES
+from bridge_codecs import jsontext
 
 _INT32_MAX = 2**31 - 1
 #: v2 reads without `count` return up to this many records.
@@ -57,7 +57,7 @@ async def _read(request: web.Request, *, default_count: int, waits: bool) -> web
         raise decoded.failure
     body = DIALECTS[response_type.version].records_body(decoded.records)
     return web.Response(
-        body=orjson.dumps(body), headers={"Content-Type": response_type.content_type}
+        body=jsontext.dumps(body), headers={"Content-Type": response_type.content_type}
     )
 
 

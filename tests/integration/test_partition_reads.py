@@ -670,3 +670,16 @@ async def test_pool_exhausted_is_503(
     # Free again: the next read is served.
     served = await get_json(client, messages(topic, 1, "offset=0"), BINARY_V1)
     assert served == [{"key": None, "value": b64(b"y"), "partition": 1, "offset": 0}]
+
+
+async def test_integers_beyond_64_bits_come_back_exact(
+    bridge: BridgeClient, kafka: KafkaTarget, new_topic: NewTopicFactory
+) -> None:
+    topic = await new_topic(partitions=1)
+    big = 123456789012345678901234567890
+    await put_records(kafka, topic, [b'{"n": %d}' % big], partition=0)
+    response = await bridge.get(
+        messages(topic, 0, "offset=0"), headers={"Accept": "application/vnd.kafka.json.v1+json"}
+    )
+    assert response.status == 200, await response.text()
+    assert b'"value":{"n":123456789012345678901234567890}' in await response.read()

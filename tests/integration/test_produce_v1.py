@@ -115,7 +115,6 @@ async def test_binary_to_partition_example(
     )
 
 
-@pytest.mark.skip(reason="avro: issue 4")
 async def test_avro_to_topic_example(
     bridge: BridgeClient, new_topic: NewTopicFactory, read_records: ReadRecords
 ) -> None:
@@ -135,7 +134,6 @@ async def test_avro_to_topic_example(
     assert sorted(r.value for r in records) == sorted([prefix + b"\x18", prefix + b"\x30"])
 
 
-@pytest.mark.skip(reason="avro: issue 4")
 async def test_avro_to_partition_example(
     bridge: BridgeClient, new_topic: NewTopicFactory, read_records: ReadRecords
 ) -> None:

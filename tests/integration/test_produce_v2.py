@@ -212,7 +212,6 @@ async def test_confluent_json_to_partition_example(
     )
 
 
-@pytest.mark.skip(reason="avro: issue 4")
 async def test_confluent_avro_to_topic_example(
     bridge: BridgeClient, new_topic: NewTopicFactory, read_records: ReadRecords
 ) -> None:
@@ -232,7 +231,6 @@ async def test_confluent_avro_to_topic_example(
     assert sorted(r.value for r in records) == sorted([prefix + b"\x18", prefix + b"\x30"])
 
 
-@pytest.mark.skip(reason="avro: issue 4")
 async def test_confluent_avro_to_partition_example(
     bridge: BridgeClient, new_topic: NewTopicFactory, read_records: ReadRecords
 ) -> None:
