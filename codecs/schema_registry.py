@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 import httpx
+from jsonschema.exceptions import SchemaError
 from schema_registry.client import AsyncSchemaRegistryClient
 from schema_registry.client.errors import ClientError
 from schema_registry.client.schema import BaseSchema
@@ -116,6 +117,8 @@ class SchemaRegistry:
             raise self._unavailable(exc) from None
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
             raise self._unavailable(exc) from None
+        except SchemaError:
+            raise  # a JSON Schema the client library's draft-7 check refused: the caller's call
         except Exception as exc:  # the client library parses the schema; its errors vary
             raise CodecError(
                 f"schema id {schema_id} from the schema registry could not be parsed: {exc}"
