@@ -51,8 +51,10 @@ class ProduceRequest:
             partition=partition,
             embedded_format=embedded_format,
             records=body["records"],
-            key_schema=SchemaSpec(body.get("key_schema"), body.get("key_schema_id")),
-            value_schema=SchemaSpec(body.get("value_schema"), body.get("value_schema_id")),
+            key_schema=SchemaSpec(body.get("key_schema"), _integer(body.get("key_schema_id"))),
+            value_schema=SchemaSpec(
+                body.get("value_schema"), _integer(body.get("value_schema_id"))
+            ),
         )
 
 
