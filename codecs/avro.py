@@ -96,6 +96,10 @@ class _Invalid(Exception):
         return f"{noun} '{where}': {self.message}"
 
 
+class _DefaultLoop(_Invalid):
+    """A default value that needs itself (a record's default holding that record)."""
+
+
 class _Corrupt(Exception):
     """Bytes that are not Avro data of the writer's schema."""
 
@@ -144,7 +148,7 @@ def parse_schema(text: str) -> AvroSchemaInfo:
     """Parse and check a schema given as JSON text; CodecError says what is wrong."""
     try:
         raw = json.loads(text)
-    except ValueError as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise CodecError(f"the schema is not valid JSON: {exc}") from None
     return AvroSchemaInfo.from_raw(raw, text)
 
@@ -152,14 +156,18 @@ def parse_schema(text: str) -> AvroSchemaInfo:
 class AvroSchemaInfo:
     """One Avro schema, parsed and checked, with its encoder and decoder compiled on demand."""
 
-    def __init__(self, raw: Any, text: str, parsed: Schema, named: dict[str, Schema]) -> None:
+    def __init__(
+        self, raw: Any, text: str, parsed: Schema, named: dict[str, Schema], canonical: str
+    ) -> None:
         self.raw = raw
         self.text = text
         self.parsed = parsed
         self.named = named
-        self.canonical: str = to_parsing_canonical_form(raw)
+        #: Avro's Parsing Canonical Form: equal for schemas that read and write the same.
+        self.canonical = canonical
         self._encoder: Encoder | None = None
         self._decoder: Decoder | None = None
+        self._registry_schema: AvroSchema | None = None
 
     @classmethod
     def from_raw(cls, raw: Any, text: str | None = None) -> AvroSchemaInfo:
@@ -170,17 +178,20 @@ class AvroSchemaInfo:
         except KeyError as exc:
             raise CodecError(f"not a valid Avro schema: a type is missing {exc}") from None
         except UnknownType as exc:
-            raise CodecError(f"not a valid Avro schema: unknown type {exc.name!r}") from None
+            unknown = exc.name.get("type") if isinstance(exc.name, dict) else exc.name
+            raise CodecError(f"not a valid Avro schema: unknown type {unknown!r}") from None
         except SchemaParseException as exc:
             raise CodecError(f"not a valid Avro schema: {exc}") from None
         except (TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise CodecError(f"not a valid Avro schema ({type(exc).__name__}: {exc})") from None
-        info = cls(raw, json.dumps(raw) if text is None else text, parsed, named)
         try:
             _check(parsed, named, set())
+            canonical = to_parsing_canonical_form(raw)
         except _SchemaError as exc:
             raise CodecError(f"not a valid Avro schema: {exc}") from None
-        return info
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise CodecError(f"not a valid Avro schema ({type(exc).__name__}: {exc})") from None
+        return cls(raw, json.dumps(raw) if text is None else text, parsed, named, canonical)
 
     @property
     def record_name(self) -> str | None:
@@ -191,7 +202,9 @@ class AvroSchemaInfo:
 
     def registry_schema(self) -> AvroSchema:
         """The schema as the registry client registers it."""
-        return _RegistrySchema(self.text)
+        if self._registry_schema is None:
+            self._registry_schema = _RegistrySchema(self.text)
+        return self._registry_schema
 
     def encoder(self) -> Encoder:
         """The function that appends a JSON value's Avro binary form to a buffer.
@@ -870,11 +883,13 @@ class _PendingDefault:
         if isinstance(done, bytes):
             return done
         if self._resolving:
-            raise _Invalid(f"the default of {self._where} contains itself")
+            raise _DefaultLoop(f"the default of {self._where} contains itself")
         self._resolving = True
         out = bytearray()
         try:
             self._compiler.default_encoder(self._schema)(self._value, out)
+        except _DefaultLoop:
+            raise
         except _Invalid as exc:
             raise _Invalid(f"the default of {self._where} does not fit: {exc.describe()}") from None
         finally:
@@ -1053,15 +1068,15 @@ class AvroCodec(Codec):
             raise CodecError(f"the avro format needs {side}_schema or {side}_schema_id")
         given = self._parse_inline(spec.schema) if spec.schema is not None else None
         if spec.schema_id is not None:
-            registered = await self._registered(spec.schema_id)
+            schema_id = int(spec.schema_id)  # JSON Schema's integers include 3.0
+            registered = await self._registered(schema_id)
             if given is not None and given.canonical != registered.canonical:
                 raise CodecError(
-                    f"the schema given does not match schema id {spec.schema_id}: "
-                    f"{given.canonical} is not {registered.canonical}"
+                    f"the schema given does not match schema id {schema_id} (their Parsing "
+                    "Canonical Forms differ); give one or the other"
                 )
             info = given or registered
             encode_value = info.encoder()
-            schema_id = spec.schema_id
         else:
             assert given is not None
             encode_value = given.encoder()  # checks the defaults before registering

@@ -469,6 +469,12 @@ def test_deep_values_are_rejected_not_crashed() -> None:
             "the default of field 'a' of record 'R' does not fit: expected null, got number",
         ),
         ("42", "not a valid Avro schema"),
+        (
+            '{"type": "record", "name": "R", "fields": [{"name": "a", "type": "R", '
+            '"default": {}}]}',
+            "not a valid Avro schema: the default of field 'a' of record 'R' contains itself",
+        ),
+        ('{"type": "record", "name": "R", "fields": [1]}', "Record field must be a dict"),
     ],
 )
 def test_invalid_schemas(text: str, message: str) -> None:
