@@ -3,11 +3,13 @@ responses (status, Content-Type, JSON shape, error envelopes) and of records in 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
 import orjson
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
 from aiokafka.structs import ConsumerRecord
 
 V1 = "application/vnd.kafka.v1+json"
@@ -176,3 +178,29 @@ def check_landed(
     landed = [found[position] for position in positions]
     assert [(r.key, r.value) for r in landed] == list(expected)
     return landed
+
+
+async def produce_in(
+    bridge: TestClient[Any, Any], fmt: str, path: str, body: Any, *, dialect: int = 2
+) -> ClientResponse:
+    """POST a produce body in embedded format `fmt` and the dialect's media types."""
+    headers = {
+        "Content-Type": f"application/vnd.kafka.{fmt}.v{dialect}+json",
+        "Accept": V2 if dialect == 2 else V1,
+    }
+    return await bridge.post(path, data=json.dumps(body), headers=headers)
+
+
+def check_produced(body: Any, count: int, dialect: int = 2) -> list[tuple[int, int]]:
+    """A produce answer with schema ids: its exact shape; returns (partition, offset)s."""
+    assert set(body) == {"key_schema_id", "value_schema_id", "offsets"}, body
+    entry_keys = {"partition", "offset"} | ({"error_code", "error"} if dialect == 1 else set())
+    assert len(body["offsets"]) == count, body
+    positions = []
+    for entry in body["offsets"]:
+        assert set(entry) == entry_keys, entry
+        if dialect == 1:
+            assert entry["error_code"] is None
+            assert entry["error"] is None
+        positions.append((entry["partition"], entry["offset"]))
+    return positions

@@ -15,7 +15,16 @@ from bridge_codecs.schema_registry import frame
 from tests.conftest import BridgeClient, NewTopicFactory, ReadRecords
 from tests.integration.conftest import EndOffsets
 from tests.integration.consumer_helpers import create_consumer, put_records, read_until
-from tests.integration.helpers import V1, V2, check_landed, error_of, error_text, json_of
+from tests.integration.helpers import (
+    V1,
+    V2,
+    check_landed,
+    check_produced,
+    error_of,
+    error_text,
+    json_of,
+    produce_in,
+)
 from tests.kafka_target import KafkaTarget
 
 JSONSCHEMA_V1 = "application/vnd.kafka.jsonschema.v1+json"
@@ -47,25 +56,7 @@ def compact(value: Any) -> bytes:
 async def produce(
     bridge: BridgeClient, path: str, body: Any, *, dialect: int = 2
 ) -> ClientResponse:
-    content_type, accept = (JSONSCHEMA_V2, V2) if dialect == 2 else (JSONSCHEMA_V1, V1)
-    return await bridge.post(
-        path, data=json.dumps(body), headers={"Content-Type": content_type, "Accept": accept}
-    )
-
-
-def check_produced(body: Any, count: int, dialect: int = 2) -> list[tuple[int, int]]:
-    """A produce answer with schema ids: its exact shape; returns (partition, offset)s."""
-    assert set(body) == {"key_schema_id", "value_schema_id", "offsets"}, body
-    entry_keys = {"partition", "offset"} | ({"error_code", "error"} if dialect == 1 else set())
-    assert len(body["offsets"]) == count, body
-    positions = []
-    for entry in body["offsets"]:
-        assert set(entry) == entry_keys, entry
-        if dialect == 1:
-            assert entry["error_code"] is None
-            assert entry["error"] is None
-        positions.append((entry["partition"], entry["offset"]))
-    return positions
+    return await produce_in(bridge, "jsonschema", path, body, dialect=dialect)
 
 
 # --- producing ---------------------------------------------------------------------------------
