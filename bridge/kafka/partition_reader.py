@@ -151,7 +151,15 @@ class PartitionReaderPool:
                     size += record_bytes
                 # The position, not the last record's offset + 1: it also steps over
                 # offsets that hold no record for the client (transaction markers).
-                next_offset = await consumer.position(tp)
+                try:
+                    async with asyncio.timeout(_SLICE_S):
+                        next_offset = await consumer.position(tp)
+                except TimeoutError:
+                    continue  # the position settles with the next fetch
+                except OffsetOutOfRangeError:
+                    raise _out_of_range(topic, partition, offset) from None
+                except KafkaError as exc:
+                    raise kafka_failure(exc, f"reading {topic}/{partition}") from exc
         return records
 
 
