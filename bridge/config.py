@@ -1,34 +1,29 @@
 """Builds the frozen `Settings` from defaults, a properties file, the environment and flags.
 
-This module owns the table of known settings (`SETTINGS_TABLE`): one row per setting names its
-property key, `Settings` field, type, environment variable, command-line flag and help text,
-and every source (and `docs/configuration.md`) is driven from it. Defaults are read from the
-`Settings` dataclass itself so they are written down once.
-
-Precedence, lowest first: defaults, the properties file, `KAFKA_BRIDGE_*` environment
-variables, command-line flags. `python -m bridge.config --markdown` prints the docs table.
+The settings themselves are listed in `bridge.settings_table`; this module owns the sources
+and how they combine. Precedence, lowest first: defaults, the properties file,
+`KAFKA_BRIDGE_*` environment variables, command-line flags.
+`python -m bridge.config --markdown` prints the table of `docs/configuration.md`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import difflib
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from bridge import __version__
 from bridge.properties import PropertiesSyntaxError, parse_properties
 from bridge.settings import Settings
+from bridge.settings_table import ENV_PREFIX, SETTINGS_TABLE, SettingSpec, env_name
 
-ENV_PREFIX = "KAFKA_BRIDGE_"
+__all__ = ["SETTINGS_TABLE", "ConfigError", "SettingSpec", "env_name", "load_settings"]
+
 CONFIG_FILE_ENV = ENV_PREFIX + "CONFIG_FILE"
 #: Keys outside the table that are allowed, longest prefix first: Kafka client passthrough
 #: (prefix -> the `Settings` field that receives the rest of the key) and codec plugins, which
@@ -42,209 +37,12 @@ OPEN_PREFIXES: tuple[tuple[str, str | None], ...] = (
     # Read by the schema formats (subject naming strategy, credentials).
     ("schema.registry.", None),
 )
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(ValueError):
     """A setting that is unknown or has a bad value; the message names the key and source."""
 
 
-# --- value parsers: each takes the stripped text and raises ValueError saying what it wants.
-
-
-def _non_empty(text: str) -> str:
-    if not text:
-        raise ValueError("must not be empty")
-    return text
-
-
-def _bootstrap_servers(text: str) -> str:
-    if not text:
-        # An empty value is usually a template variable that was never filled in; falling
-        # back to the in-memory development broker in that case would silently lose data.
-        raise ValueError(
-            "must not be empty (leave it unset to start the embedded development broker)"
-        )
-    servers = [part.strip() for part in text.split(",")]
-    if any(not server or " " in server for server in servers):
-        raise ValueError("expected host:port[,host:port...]")
-    return ",".join(servers)
-
-
-def _host(text: str) -> str:
-    if not text or any(ch.isspace() for ch in text):
-        raise ValueError("expected a host name or IP address")
-    return text
-
-
-def _int_range(low: int, high: int | None = None) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        # int() alone would also take "1_000", "+5" and non-ASCII digits.
-        if not re.fullmatch(r"-?[0-9]+", text):
-            raise ValueError("expected an integer")
-        number = int(text)
-        if number < low or (high is not None and number > high):
-            raise ValueError(f"must be between {low} and {high}" if high else f"must be >= {low}")
-        return number
-
-    return parse
-
-
-def _bool(text: str) -> bool:
-    if text.lower() not in ("true", "false"):
-        raise ValueError("expected true or false")
-    return text.lower() == "true"
-
-
-def _optional_url(text: str) -> str | None:
-    if not text:
-        return None  # an empty value unsets it, so a flag can undo what a file set
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("expected an absolute http:// or https:// URL")
-    if parts.query or parts.fragment:
-        raise ValueError("must not have a query or a fragment")
-    return text.rstrip("/")
-
-
-def _log_level(text: str) -> str:
-    level = text.upper()
-    level = "WARNING" if level == "WARN" else level
-    if level not in LOG_LEVELS:
-        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
-    return level
-
-
-def env_name(key: str) -> str:
-    """`kafka.producer.linger.ms` -> `KAFKA_BRIDGE_KAFKA_PRODUCER_LINGER_MS`."""
-    return ENV_PREFIX + key.upper().replace(".", "_")
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    """One known setting: everything every source and the docs need to know about it."""
-
-    key: str
-    field: str
-    type_name: str
-    parse: Callable[[str], Any]
-    help: str
-    flag: str | None = None
-
-    @property
-    def env(self) -> str:
-        return env_name(self.key)
-
-    @property
-    def default(self) -> Any:
-        return _FIELD_DEFAULTS[self.field]
-
-
-SETTINGS_TABLE: tuple[SettingSpec, ...] = (
-    SettingSpec(
-        "bootstrap.servers",
-        "bootstrap_servers",
-        "host:port list",
-        _bootstrap_servers,
-        "Kafka bootstrap servers. Unset: start an embedded in-memory broker (development mode).",
-        "--bootstrap-servers",
-    ),
-    SettingSpec("http.host", "host", "host", _host, "Address the HTTP server binds.", "--host"),
-    SettingSpec("http.port", "port", "int 1-65535", _int_range(1, 65535), "HTTP port.", "--port"),
-    SettingSpec(
-        "http.advertised.url",
-        "advertised_url",
-        "http(s) URL",
-        _optional_url,
-        "Base URL put in the URLs the bridge hands out (consumer base_uri). "
-        "Unset: taken from each request.",
-        "--advertised-url",
-    ),
-    SettingSpec(
-        "schema.registry.url",
-        "schema_registry_url",
-        "http(s) URL",
-        _optional_url,
-        "Confluent-compatible schema registry, needed by the avro and jsonschema formats.",
-        "--schema-registry-url",
-    ),
-    SettingSpec(
-        "produce.auto.create.topics",
-        "produce_auto_create_topics",
-        "bool",
-        _bool,
-        "Let produce requests create missing topics where the broker allows auto-creation.",
-    ),
-    SettingSpec(
-        "produce.timeout.ms",
-        "produce_timeout_ms",
-        "int > 0",
-        _int_range(1),
-        "Upper bound on how long a produce request waits for the broker's acknowledgements.",
-    ),
-    SettingSpec(
-        "metadata.max.age.ms",
-        "metadata_max_age_ms",
-        "int > 0",
-        _int_range(1),
-        "How long cached topic metadata is trusted before it is fetched again.",
-    ),
-    SettingSpec(
-        "consumer.instance.timeout.ms",
-        "consumer_instance_timeout_ms",
-        "int > 0",
-        _int_range(1),
-        "Idle consumer instances are closed after this long without a request.",
-    ),
-    SettingSpec(
-        "consumer.request.timeout.ms",
-        "consumer_request_timeout_ms",
-        "int >= 0",
-        _int_range(0),
-        "How long a read waits for records when neither the request's timeout nor the "
-        "consumer's own consumer.request.timeout.ms says.",
-    ),
-    SettingSpec(
-        "consumer.request.max.bytes",
-        "consumer_request_max_bytes",
-        "int > 0",
-        _int_range(1),
-        "Upper bound on the unencoded key and value bytes in one read's response; a "
-        "request's max_bytes can only lower it.",
-    ),
-    SettingSpec(
-        "consumer.max.instances",
-        "consumer_max_instances",
-        "int > 0",
-        _int_range(1),
-        "How many consumer instances the bridge holds at once; creating one more is 429.",
-    ),
-    SettingSpec(
-        "simpleconsumer.pool.size.max",
-        "simpleconsumer_pool_size_max",
-        "int > 0",
-        _int_range(1),
-        "How many group-less Kafka consumers serve partition reads by offset (.../messages, "
-        "partition .../records); Confluent's name.",
-    ),
-    SettingSpec(
-        "simpleconsumer.pool.timeout.ms",
-        "simpleconsumer_pool_timeout_ms",
-        "int >= 0",
-        _int_range(0),
-        "How long a partition read waits for a free pooled consumer before answering 503.",
-    ),
-    SettingSpec(
-        "log.level",
-        "log_level",
-        "DEBUG, INFO, WARNING or ERROR",
-        _log_level,
-        "Log level (case-insensitive; WARN means WARNING).",
-        "--log-level",
-    ),
-)
-
-_FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Settings)}
 _BY_KEY = {spec.key: spec for spec in SETTINGS_TABLE}
 _BY_ENV = {spec.env: spec.key for spec in SETTINGS_TABLE}
 
