@@ -36,6 +36,8 @@ class ErrorKind(enum.Enum):
     OFFSET_OUT_OF_RANGE = "offset_out_of_range"
     POOL_EXHAUSTED = "pool_exhausted"
     RESPONSE_TOO_LARGE = "response_too_large"
+    UNAUTHENTICATED = "unauthenticated"
+    TOO_MANY_REQUESTS = "too_many_requests"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"
     BODY_TOO_LARGE = "body_too_large"

@@ -13,6 +13,7 @@ from bridge.produce import ProduceResult
 
 _CODES = MappingProxyType(
     {
+        ErrorKind.UNAUTHENTICATED: (401, 40101),
         ErrorKind.TOPIC_NOT_FOUND: (404, 40401),
         ErrorKind.PARTITION_NOT_FOUND: (404, 40402),
         ErrorKind.CONSUMER_NOT_FOUND: (404, 40403),
@@ -32,6 +33,7 @@ _CODES = MappingProxyType(
         ErrorKind.BODY_TOO_LARGE: (413, 413),
         ErrorKind.UNSUPPORTED_MEDIA_TYPE: (415, 415),
         ErrorKind.TOO_MANY_CONSUMERS: (429, 429),
+        ErrorKind.TOO_MANY_REQUESTS: (429, 42901),
         ErrorKind.MALFORMED_BODY: (400, 400),
         ErrorKind.INVALID_BODY: (422, 422),
         ErrorKind.KEY_SCHEMA_MISSING: (422, 42201),
