@@ -7,7 +7,7 @@ asks the request's dialect to turn it into a status, an `error_code` and a JSON 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class ErrorKind(enum.Enum):
@@ -53,13 +53,22 @@ class BridgeError(Exception):
 
     `details` lists the individual problems (for example one line per invalid record);
     the v2 dialect writes them as `validation_errors`, v1 appends them to the message.
+    `headers` go on the error response as they are (`Retry-After`, `WWW-Authenticate`).
     """
 
-    def __init__(self, kind: ErrorKind, message: str, details: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        details: Sequence[str] = (),
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.details = tuple(details)
+        self.headers: Mapping[str, str] = headers or {}
 
     def __repr__(self) -> str:
         return f"BridgeError({self.kind.name}, {self.message!r})"

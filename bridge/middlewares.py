@@ -66,7 +66,7 @@ def error_response(
     return web.Response(
         body=orjson.dumps(dialect.error_body(error)),
         status=status,
-        headers={**(headers or {}), "Content-Type": content_type},
+        headers={**error.headers, **(headers or {}), "Content-Type": content_type},
     )
 
 
