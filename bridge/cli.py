@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
 
 from bridge import __version__
 from bridge.config import ConfigError, load_settings
@@ -21,11 +20,11 @@ from bridge.embedded_broker import (
     EmbeddedBrokerError,
     settings_for_embedded_broker,
 )
+from bridge.log_format import configure_logging
 from bridge.settings import Settings
 
 logger = logging.getLogger("bridge")
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _DEV_MODE_BANNER = (
     "*" * 78,
     "DEVELOPMENT MODE: no bootstrap.servers configured.",
@@ -46,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
-    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT, force=True)
+    configure_logging(settings)
 
     broker: EmbeddedBroker | None = None
     with _sigterm_interrupts():
@@ -71,35 +70,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings, *, embedded: bool) -> int:
     # Imported here so `--help` and configuration errors answer without loading the app.
-    from aiohttp import web
+    import asyncio
 
-    from bridge.app import create_app
     from bridge.kafka.client_config import KafkaConfigError
+    from bridge.server import serve
 
     kafka = settings.bootstrap_servers
     if embedded:
         kafka = f"{kafka}, embedded development broker"
+    scheme = "https" if settings.tls_cert_file else "http"
 
-    def announce(*_: Any, **__: Any) -> None:
-        # aiohttp calls `print` once its sites listen; our one line replaces its banner.
+    def announce() -> None:
+        management = (
+            f"; probes and metrics on port {settings.management_port}"
+            if settings.management_port is not None
+            else ""
+        )
         logger.info(
-            "kafka-bridge %s listening on http://%s:%s (Kafka: %s)",
+            "kafka-bridge %s listening on %s://%s:%s (Kafka: %s)%s",
             __version__,
+            scheme,
             settings.host,
             settings.port,
             kafka,
+            management,
         )
 
     try:
-        # The bridge's own middleware writes the access log, so aiohttp's is off.
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=announce,
-            access_log=None,
-        )
-    except KafkaConfigError as exc:
+        asyncio.run(serve(settings, announce))
+    except (KafkaConfigError, ConfigError) as exc:
         print(f"kafka-bridge: configuration error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -110,7 +109,7 @@ def _serve(settings: Settings, *, embedded: bool) -> int:
 
 @contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """Until aiohttp installs its own handlers, SIGTERM unwinds like Ctrl-C does, so the
+    """Until the server installs its own handlers, SIGTERM unwinds like Ctrl-C does, so the
     `finally` in `main` still stops the embedded broker (it runs in its own session)."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 
@@ -94,10 +95,14 @@ def _read_exactly(sock: socket.socket, count: int) -> bytes | None:
 
 
 class EmbeddedBroker:
-    """One Tansu broker process on a free loopback port, data kept in memory only.
+    """One Tansu broker process on a loopback port, its data kept in memory unless told.
 
     Synchronous on purpose: the CLI starts it before the event loop runs and the test suite
     from a sync session fixture. Use `start()`/`stop()` or `with EmbeddedBroker() as b:`.
+
+    Outage tests give a fixed `port`, so that a broker stopped and started again is found
+    where the clients knew it, and may give another `storage_engine` (Tansu's `s3://bucket/`
+    keeps data across restarts) with the `env` it reads (`AWS_ENDPOINT`, ...).
     """
 
     def __init__(
@@ -106,10 +111,16 @@ class EmbeddedBroker:
         binary: str | None = None,
         startup_timeout: float = 20.0,
         stop_timeout: float = 10.0,
+        port: int | None = None,
+        storage_engine: str = "memory://tansu/",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self._binary = binary
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
+        self._port = port
+        self._storage_engine = storage_engine
+        self._env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
         self.bootstrap_servers: str | None = None
@@ -128,15 +139,18 @@ class EmbeddedBroker:
             raise EmbeddedBrokerError("the embedded broker is already running")
         binary = self._binary or resolve_binary()
         for attempt in range(1, _START_ATTEMPTS + 1):
-            port = _free_port()
+            port = self._port or _free_port()
             self._spawn(binary, port)
             try:
                 self._wait_ready(port)
             except EmbeddedBrokerError:
                 tail = self._log_tail()
                 self.stop()
-                # Another process can take the free port between our probe and Tansu's bind.
+                # Another process can take the free port between our probe and Tansu's bind;
+                # a fixed port may still be held by the broker that was just stopped.
                 if "AddrInUse" in tail and attempt < _START_ATTEMPTS:
+                    if self._port is not None:
+                        time.sleep(0.5)
                     continue
                 raise
             self.bootstrap_servers = f"127.0.0.1:{port}"
@@ -149,7 +163,7 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{port}"
         fd, log_name = tempfile.mkstemp(prefix="kafka-bridge-tansu-", suffix=".log")
         self._log_path = Path(log_name)
-        env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
+        env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV} | self._env
         command = [
             binary,
             "broker",
@@ -158,7 +172,7 @@ class EmbeddedBroker:
             "--advertised-listener-url",
             url,
             "--storage-engine",
-            "memory://tansu/",
+            self._storage_engine,
         ]
         try:
             with os.fdopen(fd, "wb") as log:

@@ -37,6 +37,8 @@ class ErrorKind(enum.Enum):
     POOL_EXHAUSTED = "pool_exhausted"
     RESPONSE_TOO_LARGE = "response_too_large"
     UNAUTHENTICATED = "unauthenticated"
+    #: A CORS request from an origin, or preflight for a method or header, not allowed.
+    CORS_REJECTED = "cors_rejected"
     TOO_MANY_REQUESTS = "too_many_requests"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"

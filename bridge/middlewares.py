@@ -7,6 +7,7 @@ traceback and answered with a 500 that carries no internals.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -26,8 +27,11 @@ from bridge.negotiation import (
 
 log = logging.getLogger(__name__)
 
+#: The error a request's response reports, once `error_response` has built it.
+REPORTED_ERROR = web.RequestKey("bridge_reported_error", BridgeError)
+
 #: Probes and documents that answer whatever the client accepts.
-UNNEGOTIATED_PATHS = frozenset({"/", "/healthy", "/ready", "/openapi", "/metrics"})
+UNNEGOTIATED_PATHS = frozenset({"/", "/healthy", "/ready", "/openapi", "/openapi.json", "/metrics"})
 
 _HTTP_KINDS = {
     400: ErrorKind.MALFORMED_BODY,
@@ -52,11 +56,21 @@ def _guess_dialect(request: web.Request) -> Dialect:
     return DIALECTS[LATEST_VERSION]
 
 
+def _envelope_bytes(envelope: dict[str, object]) -> bytes:
+    try:
+        return orjson.dumps(envelope)
+    except TypeError:
+        # A message quoting client text can hold a lone surrogate, which orjson refuses;
+        # ASCII escapes write any string.
+        return json.dumps(envelope, ensure_ascii=True).encode()
+
+
 def error_response(
     request: web.Request, error: BridgeError, headers: dict[str, str] | None = None
 ) -> web.Response:
     dialect = _guess_dialect(request)
     status, _ = dialect.error_status(error)
+    request[REPORTED_ERROR] = error  # for the metrics and the access log
     negotiated = request.get(CONTEXT)
     content_type = (
         negotiated.response.content_type
@@ -64,7 +78,7 @@ def error_response(
         else f"application/vnd.kafka.v{dialect.version}+json"
     )
     return web.Response(
-        body=orjson.dumps(dialect.error_body(error)),
+        body=_envelope_bytes(dialect.error_body(error)),
         status=status,
         headers={**error.headers, **(headers or {}), "Content-Type": content_type},
     )

@@ -17,6 +17,7 @@ from bridge.codec_registry import CodecRegistry, UnknownFormatError
 from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.metadata import ClusterMetadata
 from bridge.kafka.producer import Delivery, OutgoingRecord, SharedProducer
+from bridge.tracing import NO_TRACING, Tracing
 from bridge_codecs.base import (
     Codec,
     CodecError,
@@ -63,6 +64,10 @@ class ProduceResult:
     deliveries: Sequence[Delivery]
     key_schema_id: int | None = None
     value_schema_id: int | None = None
+    #: Records Kafka acknowledged (async produce: handed to the producer), and their key and
+    #: value bytes as sent.
+    written: int = 0
+    written_bytes: int = 0
 
 
 def _decode_headers(
@@ -92,8 +97,10 @@ class ProducePipeline:
         producer: SharedProducer,
         codecs: CodecRegistry,
         auto_create_topics: bool = False,
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self._metadata = metadata
+        self._tracing = tracing
         self._producer = producer
         self._codecs = codecs
         self._auto_create_topics = auto_create_topics
@@ -209,11 +216,35 @@ class ProducePipeline:
             value_schema_id=values.schema_id if values else None,
         )
 
-    async def produce(self, request: ProduceRequest) -> ProduceResult:
+    async def produce(
+        self, request: ProduceRequest, producer: SharedProducer | None = None
+    ) -> ProduceResult:
+        """Produce with `producer` (a caller's own, under principal propagation) or else the
+        shared one."""
         outgoing, prepared = await self.prepare(request)
-        deliveries = await self._producer.send_all(request.topic, outgoing)
-        return ProduceResult(deliveries, prepared.key_schema_id, prepared.value_schema_id)
+        producer = self._producer if producer is None else producer
+        with self._tracing.producing(request.topic, request.partition, outgoing) as send:
+            deliveries = await producer.send_all(request.topic, send.records)
+            send.delivered(deliveries)
+        written = [r for r, d in zip(outgoing, deliveries, strict=True) if d.error is None]
+        return ProduceResult(
+            deliveries,
+            prepared.key_schema_id,
+            prepared.value_schema_id,
+            written=len(written),
+            written_bytes=_payload_bytes(written),
+        )
 
-    async def produce_nowait(self, request: ProduceRequest) -> None:
+    async def produce_nowait(
+        self, request: ProduceRequest, producer: SharedProducer | None = None
+    ) -> ProduceResult:
+        """Hand the records over without awaiting acknowledgements; the result counts them."""
         outgoing, _ = await self.prepare(request)
-        await self._producer.send_nowait(request.topic, outgoing)
+        producer = self._producer if producer is None else producer
+        with self._tracing.producing(request.topic, request.partition, outgoing) as send:
+            await producer.send_nowait(request.topic, send.records)
+        return ProduceResult((), written=len(outgoing), written_bytes=_payload_bytes(outgoing))
+
+
+def _payload_bytes(records: Sequence[OutgoingRecord]) -> int:
+    return sum(len(r.key or b"") + len(r.value or b"") for r in records)

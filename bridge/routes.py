@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bridge.handlers import admin, consumers, meta, partition_records, produce, topics
+from bridge.handlers import (
+    admin,
+    consumers,
+    meta,
+    metrics,
+    openapi,
+    partition_records,
+    produce,
+    topics,
+)
 
 
 def _add(app: web.Application, method: str, path: str, handler: Handler) -> None:
@@ -16,10 +25,17 @@ def _add(app: web.Application, method: str, path: str, handler: Handler) -> None
         app.router.add_route(method, path + "/", handler)
 
 
-def add_routes(app: web.Application) -> None:
-    _add(app, "GET", "/", meta.bridge_info)
+def add_probe_routes(app: web.Application) -> None:
+    """Probes and metrics: on the API app, or on the management app when it has a port."""
     _add(app, "GET", "/healthy", meta.healthy)
     _add(app, "GET", "/ready", meta.ready)
+    _add(app, "GET", "/metrics", metrics.metrics)
+
+
+def add_routes(app: web.Application) -> None:
+    _add(app, "GET", "/", meta.bridge_info)
+    _add(app, "GET", "/openapi", openapi.openapi)
+    _add(app, "GET", "/openapi.json", openapi.openapi)
     _add(app, "GET", "/brokers", topics.list_brokers)
     _add(app, "POST", "/admin/topics", admin.create_topic)
     _add(app, "GET", "/topics", topics.list_topics)

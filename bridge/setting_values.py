@@ -36,6 +36,10 @@ def host(text: str) -> str:
     return text
 
 
+def optional_host(text: str) -> str | None:
+    return host(text) if text else None
+
+
 def int_range(low: int, high: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         # int() alone would also take "1_000", "+5" and non-ASCII digits.

@@ -55,6 +55,8 @@ class Settings:
     access_log: bool = True
     #: Serve /metrics, /healthy and /ready on this port instead of the API port.
     management_port: int | None = None
+    #: Address the management listener binds; None: the same as `host`.
+    management_host: str | None = None
     #: Largest request body accepted (413 beyond it).
     max_body_bytes: int = 16 * 1024 * 1024
     #: Requests served at once before the next is answered 429; 0 means no limit.

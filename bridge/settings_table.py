@@ -172,6 +172,14 @@ SETTINGS_TABLE: tuple[SettingSpec, ...] = (
         "--management-port",
     ),
     SettingSpec(
+        "http.management.host",
+        "management_host",
+        "host",
+        values.optional_host,
+        "Address the management listener binds, e.g. 0.0.0.0 for the kubelet's probes "
+        "while the API binds 127.0.0.1. Unset: http.host.",
+    ),
+    SettingSpec(
         "http.max.body.bytes",
         "max_body_bytes",
         "int > 0",

@@ -6,6 +6,7 @@ with the JSON path where it was found.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -18,6 +19,9 @@ from bridge_codecs import jsontext
 
 #: A response need not list hundreds of problems to be useful.
 _MAX_PROBLEMS = 20
+#: A JSON escape of half a surrogate pair (`\ud800`): only such a body can hold a string that
+#: is not Unicode text.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 @cache
@@ -34,13 +38,40 @@ def _where(error: ValidationError) -> str:
 
 
 def parse_json(raw: bytes) -> Any:
-    """The parsed body; MALFORMED_BODY when it is not JSON."""
+    """The parsed body; MALFORMED_BODY when it is not JSON or holds a string that is not
+    Unicode text (an escaped lone surrogate, which no Kafka client, codec or error message
+    can encode)."""
     try:
-        return jsontext.loads(raw)
+        data = jsontext.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise BridgeError(
             ErrorKind.MALFORMED_BODY, f"The request body is not valid JSON: {exc}"
         ) from None
+    if _SURROGATE_ESCAPE.search(raw) is not None and not _all_text(data):
+        raise BridgeError(
+            ErrorKind.MALFORMED_BODY,
+            "The request body is not valid JSON: a string holds half of a surrogate pair "
+            "(such as \\ud800 without its partner), which is not Unicode text",
+        )
+    return data
+
+
+def _all_text(data: Any) -> bool:
+    """Whether every string in `data`, object keys included, encodes as UTF-8."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def validate(

@@ -1,5 +1,6 @@
 """Records on their way out of a consumer: their size against `max_bytes`, and their keys and
-values decoded by the consumer's codec, stopping at the first record that cannot be.
+values decoded by the consumer's codec, stopping at the first record that cannot be, or
+whose decoded key or value cannot be written in a JSON response.
 
 The envelope (topic, partition, offset, timestamp, headers) is the same for every format;
 only keys and values go through the codec, and a Kafka null stays JSON `null`.
@@ -14,6 +15,7 @@ from typing import Any, TypeAlias
 from aiokafka.structs import ConsumerRecord
 
 from bridge.errors import BridgeError, ErrorKind
+from bridge_codecs import jsontext
 from bridge_codecs.base import Codec, CodecError, CodecUnavailableError, JSONValue
 
 KafkaRecord: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -71,7 +73,32 @@ async def _decode_one(codec: Codec, prepared: Decode | None, payload: bytes | No
 
 
 async def decode_records(codec: Codec, records: Sequence[KafkaRecord]) -> Decoded:
-    """Decode `records` in order; stop at the first one whose key or value fails."""
+    """Decode `records` in order; stop at the first one whose key or value fails, or cannot
+    be written as JSON (nested deeper than the writer goes, or a string that is not Unicode
+    text: valid JSON in Kafka can hold both, and codecs are plugins)."""
+    decoded = await _decode_all(codec, records)
+    try:
+        jsontext.dumps([(r.key, r.value) for r in decoded.records])
+    except (TypeError, ValueError, RecursionError):
+        return _writable_prefix(codec.name, records, decoded.records)
+    return decoded
+
+
+def _writable_prefix(
+    fmt: str, records: Sequence[KafkaRecord], delivered: list[DeliveredRecord]
+) -> Decoded:
+    """The records before the first one that cannot be written, and its error."""
+    for index, record in enumerate(delivered):
+        for part, value in (("key", record.key), ("value", record.value)):
+            try:
+                jsontext.dumps([[value]])  # as deep as in a response: [{"value": ...}]
+            except (TypeError, ValueError, RecursionError) as exc:  # incl. UnicodeEncodeError
+                why = f"cannot be written as JSON: {exc}"
+                return Decoded(delivered[:index], not_decodable(fmt, records[index], part, why))
+    return Decoded(delivered, None)
+
+
+async def _decode_all(codec: Codec, records: Sequence[KafkaRecord]) -> Decoded:
     key_decoder = await _decoder(codec, [r.key for r in records if r.key is not None])
     value_decoder = await _decoder(codec, [r.value for r in records if r.value is not None])
     delivered: list[DeliveredRecord] = []

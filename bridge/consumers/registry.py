@@ -14,9 +14,10 @@ from aiokafka import AIOKafkaConsumer
 
 from bridge.codec_registry import CodecRegistry, UnknownFormatError
 from bridge.consumers.config import ConsumerConfig, ConsumerDefaults
-from bridge.consumers.instance import ConsumerInstance
+from bridge.consumers.instance import KAFKA_TIMEOUT_S, ConsumerInstance
 from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.client_config import consumer_kwargs
+from bridge.kafka.identity_clients import KafkaIdentity, refusal, with_identity
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class ConsumerRegistry:
         self._instances: dict[tuple[str, str], ConsumerInstance] = {}
         #: Names being created: taken, though their consumer has not started yet.
         self._reserved: set[tuple[str, str]] = set()
+        #: Under principal propagation: the user each instance belongs to.
+        self._owners: dict[tuple[str, str], str] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         # The bridge owns these per instance; the passthrough only supplies their defaults.
@@ -75,7 +78,11 @@ class ConsumerRegistry:
     def __len__(self) -> int:
         return len(self._instances)
 
-    async def create(self, config: ConsumerConfig) -> ConsumerInstance:
+    async def create(
+        self, config: ConsumerConfig, identity: KafkaIdentity | None = None
+    ) -> ConsumerInstance:
+        """A started instance; with an `identity` (principal propagation) its consumer logs in
+        as that identity and only that user may use the instance."""
         key = (config.group, config.name)
         if key in self._instances or key in self._reserved:
             raise BridgeError(
@@ -98,9 +105,10 @@ class ConsumerRegistry:
                 f"{', '.join(exc.known)}",
             ) from None
         base_client_id = self._kwargs.get("client_id", "kafka-bridge")
+        kwargs = self._kwargs if identity is None else with_identity(self._kwargs, identity)
         consumer = AIOKafkaConsumer(
             **{
-                **self._kwargs,
+                **kwargs,
                 "client_id": f"{base_client_id}-{config.name}",
                 "group_id": config.group,
                 "enable_auto_commit": False,  # the instance commits only what it handed out
@@ -118,9 +126,19 @@ class ConsumerRegistry:
                 max_poll_records=self._max_poll_records,
                 auto_commit_interval_s=self._auto_commit_interval_s,
             )
+        except Exception as exc:
+            timed_out = isinstance(exc.__cause__ or exc, TimeoutError)
+            if identity is not None and not timed_out:
+                # The start failed saying only that it could not connect: was it the login?
+                refused = await refusal(kwargs, KAFKA_TIMEOUT_S)
+                if refused is not None:
+                    raise refused from None
+            raise
         finally:
             self._reserved.discard(key)
         self._instances[key] = instance
+        if identity is not None:
+            self._owners[key] = identity.username
         log.info("consumer %s/%s created (format %s)", config.group, config.name, config.format)
         return instance
 
@@ -139,7 +157,14 @@ class ConsumerRegistry:
             finally:
                 instance.touch()
 
+    def check_owner(self, group: str, name: str, user: str | None) -> None:
+        """Under principal propagation, another user's instance is as good as unknown (404)."""
+        owner = self._owners.get((group, name))
+        if user is not None and owner is not None and owner != user:
+            raise _not_found(group, name)
+
     async def delete(self, group: str, name: str) -> None:
+        self._owners.pop((group, name), None)
         instance = self._instances.pop((group, name), None)
         if instance is None:
             raise _not_found(group, name)
@@ -156,6 +181,7 @@ class ConsumerRegistry:
                 if instance.lock.locked() or now - instance.last_used <= timeout_s:
                     continue
                 del self._instances[key]
+                self._owners.pop(key, None)
                 log.info("consumer %s/%s expired after %.0f s idle", *key, timeout_s)
                 self._close_in_background(instance)
 
@@ -179,6 +205,7 @@ class ConsumerRegistry:
             await asyncio.wait([self._reaper])
         instances = list(self._instances.values())
         self._instances.clear()
+        self._owners.clear()
         for instance in instances:
             self._close_in_background(instance)
         if self._closing:

@@ -14,6 +14,7 @@ from bridge.produce import ProduceResult
 _CODES = MappingProxyType(
     {
         ErrorKind.UNAUTHENTICATED: (401, 40101),
+        ErrorKind.CORS_REJECTED: (403, 403),
         ErrorKind.TOPIC_NOT_FOUND: (404, 40401),
         ErrorKind.PARTITION_NOT_FOUND: (404, 40402),
         ErrorKind.CONSUMER_NOT_FOUND: (404, 40403),

@@ -14,6 +14,7 @@ from aiokafka import TopicPartition
 
 from bridge.consumers.config import ConsumerConfig
 from bridge.consumers.instance import ConsumerInstance
+from bridge.consumers.records import record_size
 from bridge.dialects import DIALECTS
 from bridge.errors import BridgeError, ErrorKind
 from bridge.http import (
@@ -25,7 +26,10 @@ from bridge.http import (
     read_json,
     record_response_type,
 )
+from bridge.metrics import METRICS
+from bridge.propagation import challenged, instance_owner, kafka_identity
 from bridge.services import SERVICES
+from bridge.tracing import TRACING
 from bridge_codecs import jsontext
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,11 @@ _INT32_MAX = 2**31 - 1
 
 
 def _names(request: web.Request) -> tuple[str, str]:
-    return request.match_info["group"], request.match_info["name"]
+    """The instance a request names; every instance route goes through here, which is where
+    principal propagation turns another user's instance into an unknown one (404)."""
+    group, name = request.match_info["group"], request.match_info["name"]
+    request.app[SERVICES].consumers.check_owner(group, name, instance_owner(request))
+    return group, name
 
 
 async def _partitions(request: web.Request, *, optional: bool = False) -> list[TopicPartition]:
@@ -90,7 +98,8 @@ async def create_consumer(request: web.Request) -> web.Response:
     )
     services = request.app[SERVICES]
     config = ConsumerConfig.from_body(group, body, services.consumers.defaults)
-    await services.consumers.create(config)
+    with challenged():
+        await services.consumers.create(config, kafka_identity(request))
     base = external_url(request, services.settings.advertised_url)
     uri = f"{base}/consumers/{quote(group, safe='')}/instances/{quote(config.name, safe='')}"
     return json_response(request, {"instance_id": config.name, "base_uri": uri})
@@ -226,10 +235,12 @@ async def _respond_with_records(
     max_bytes = query_int(request, "max_bytes")
     settings = request.app[SERVICES].settings
     limit = settings.consumer_request_max_bytes
-    handout = await instance.read(
-        instance.config.request_timeout_ms if timeout_ms is None else timeout_ms,
-        limit if max_bytes is None else min(max_bytes, limit),
-    )
+    with request.app[TRACING].reading(group=instance.config.group) as read:
+        handout = await instance.read(
+            instance.config.request_timeout_ms if timeout_ms is None else timeout_ms,
+            limit if max_bytes is None else min(max_bytes, limit),
+        )
+        read.received(handout.records)
     body = DIALECTS[response_type.version].records_body(handout.records)
     response = web.Response(
         body=jsontext.dumps(body), headers={"Content-Type": response_type.content_type}
@@ -245,4 +256,8 @@ async def _respond_with_records(
             len(handout.records),
         )
         instance.give_back(handout)
+        return response
+    request.app[METRICS].consumed(
+        instance.config.format, len(handout.taken), sum(map(record_size, handout.taken))
+    )
     return response

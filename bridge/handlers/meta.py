@@ -23,7 +23,14 @@ async def healthy(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    if await request.app[SERVICES].metadata.ping():
+    """200 while a Kafka broker answers (a probe bounded to 2 s, shared by concurrent checks
+    and reused for half a second), 503 while none does."""
+    services = request.app[SERVICES]
+    if services.health is not None:
+        answers = await services.health.check()
+    else:
+        answers = await services.metadata.ping()
+    if answers:
         return web.Response(status=200)
     error = BridgeError(ErrorKind.UNAVAILABLE, "Not ready: no Kafka broker answers")
     return error_response(request, error)

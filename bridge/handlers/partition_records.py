@@ -11,12 +11,14 @@ from aiohttp import web
 
 from bridge.codec_registry import UnknownFormatError
 from bridge.consumers.config import DEFAULT_FORMAT
-from bridge.consumers.records import decode_records
+from bridge.consumers.records import decode_records, record_size
 from bridge.dialects import DIALECTS
 from bridge.errors import BridgeError, ErrorKind
 from bridge.http import path_partition, query_int, record_response_type
+from bridge.metrics import METRICS
 from bridge.negotiation import requested_format
 from bridge.services import SERVICES
+from bridge.tracing import TRACING
 from bridge_codecs import jsontext
 
 _INT32_MAX = 2**31 - 1
@@ -49,12 +51,16 @@ async def _read(request: web.Request, *, default_count: int, waits: bool) -> web
         raise BridgeError(ErrorKind.NOT_ACCEPTABLE, f"Accept asks for an {exc}") from None
     (await services.metadata.topic(topic, [partition])).partition(partition)
 
-    records = await services.partition_reader.read(
-        topic, partition, offset, count=count, max_bytes=max_bytes, timeout_ms=timeout_ms
-    )
-    decoded = await decode_records(codec, records)
+    with request.app[TRACING].reading(topic=topic) as read:
+        records = await services.partition_reader.read(
+            topic, partition, offset, count=count, max_bytes=max_bytes, timeout_ms=timeout_ms
+        )
+        decoded = await decode_records(codec, records)
+        read.received(decoded.records)
     if decoded.failure is not None and not decoded.records:
         raise decoded.failure
+    delivered = records[: len(decoded.records)]
+    request.app[METRICS].consumed(fmt, len(delivered), sum(map(record_size, delivered)))
     body = DIALECTS[response_type.version].records_body(decoded.records)
     return web.Response(
         body=jsontext.dumps(body), headers={"Content-Type": response_type.content_type}

@@ -6,7 +6,9 @@ from aiohttp import web
 
 from bridge.errors import BridgeError, ErrorKind
 from bridge.http import context, json_response, no_content, path_partition, query_flag, read_json
+from bridge.metrics import METRICS
 from bridge.produce import DEFAULT_FORMAT, ProduceRequest
+from bridge.propagation import request_producer
 from bridge.services import SERVICES
 
 
@@ -27,14 +29,23 @@ async def _produce(request: web.Request, partition: int | None) -> web.Response:
         body=body,
     )
     pipeline = request.app[SERVICES].produce
+    metrics = request.app[METRICS]
     if query_flag(request, "async"):
-        await pipeline.produce_nowait(produce_request)
+        async with request_producer(request) as producer:
+            handed_over = await pipeline.produce_nowait(produce_request, producer)
+        metrics.produced(
+            produce_request.embedded_format, handed_over.written, handed_over.written_bytes
+        )
         return no_content()
-    result = await pipeline.produce(produce_request)
+    async with request_producer(request) as producer:
+        result = await pipeline.produce(produce_request, producer)
+    metrics.produced(produce_request.embedded_format, result.written, result.written_bytes)
     failures = [d.error for d in result.deliveries if d.error is not None]
     if failures and len(failures) == len(result.deliveries):
         # Nothing was written: the request as a whole failed, retriable or not.
         raise failures[0]
+    for failure in failures:
+        metrics.error(failure.kind)  # reported inside a 200; the error middleware never sees it
     return json_response(request, ctx.dialect.produce_body(result))
 
 

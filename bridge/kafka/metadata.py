@@ -8,6 +8,7 @@ the cache is always asked for, so a topic created a moment ago is found at once.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from aiokafka.protocol.metadata import MetadataRequest
 
 from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.client_config import admin_kwargs
 from bridge.kafka.failures import kafka_call, kafka_failure
+from bridge.kafka.starter import FIRST_ATTEMPT_S, START_WAIT_S, ClientStarter
 from bridge.settings import Settings
 
 #: Kafka's own internal topics, hidden from topic listings even where a broker does not
@@ -89,32 +91,61 @@ class ClusterMetadata:
         self._timeout_s = timeout_s
         self._client: AIOKafkaClient | None = None
         self._admin: AIOKafkaAdminClient | None = None
+        self._starter: ClientStarter | None = None
         self._topics: dict[str, tuple[float, TopicInfo]] = {}
 
     async def start(self) -> None:
+        """Connect in the background: a broker that does not answer yet is no failure."""
         self._client = AIOKafkaClient(**self._kwargs)
-        await self._client.bootstrap()
         self._admin = AIOKafkaAdminClient(**self._kwargs)
+        self._starter = ClientStarter("Kafka metadata client", self._connect)
+        await self._starter.first_attempt(FIRST_ATTEMPT_S)
+
+    async def _connect(self) -> None:
+        assert self._client is not None
+        assert self._admin is not None
+        await self._client.bootstrap()
         await self._admin.start()
 
     async def close(self) -> None:
+        if self._starter is not None:
+            await self._starter.close()
         if self._admin is not None:
             await self._admin.close()
         if self._client is not None:
             await self._client.close()
 
+    async def _started(self, doing: str) -> None:
+        assert self._starter is not None, "ClusterMetadata used before start()"
+        await self._starter.wait(START_WAIT_S, doing)
+
     async def _metadata(
         self, topics: list[str] | None, timeout_s: float | None = None
     ) -> dict[str, Any]:
         assert self._client is not None, "ClusterMetadata used before start()"
-        async with kafka_call("fetching cluster metadata", timeout_s or self._timeout_s):
-            node = self._client.get_random_node()
-            if node is None:
-                raise BridgeError(ErrorKind.KAFKA_RETRIABLE, "no Kafka broker is reachable")
-            request = MetadataRequest(topics, allow_auto_topic_creation=False)
-            response = await self._client.send(node, request)
+        doing = "fetching cluster metadata"
+        request = MetadataRequest(topics, allow_auto_topic_creation=False)
+        async with kafka_call(doing, timeout_s or self._timeout_s):
+            await self._started(doing)
+            response = await self._send_to_any_broker(request)
         result: dict[str, Any] = response.to_object()
         return result
+
+    async def _send_to_any_broker(self, request: MetadataRequest) -> Any:
+        """The first answer of the known brokers, tried in random order: one broker that is
+        away does not fail the request while another answers."""
+        assert self._client is not None
+        nodes = [broker.nodeId for broker in self._client.cluster.brokers()]
+        random.shuffle(nodes)
+        failure: KafkaError | None = None
+        for node in nodes:
+            try:
+                return await self._client.send(node, request)
+            except KafkaError as exc:
+                failure = exc
+        if failure is not None:
+            raise failure
+        raise BridgeError(ErrorKind.KAFKA_RETRIABLE, "no Kafka broker is known yet")
 
     async def broker_ids(self) -> list[int]:
         response = await self._metadata([])
@@ -170,7 +201,9 @@ class ClusterMetadata:
         """The topic's per-topic configuration overrides (not broker defaults)."""
         assert self._admin is not None, "ClusterMetadata used before start()"
         resource = ConfigResource(ConfigResourceType.TOPIC, name)
-        async with kafka_call(f"describing configs of topic '{name}'", self._timeout_s):
+        doing = f"describing configs of topic '{name}'"
+        async with kafka_call(doing, self._timeout_s):
+            await self._started(doing)
             responses = await self._admin.describe_configs([resource])
         configs: dict[str, str] = {}
         for response in responses:
@@ -195,7 +228,9 @@ class ClusterMetadata:
         if replication_factor is None:
             replication_factor = min(3, len(await self.broker_ids()))
         topic = NewTopic(name, partitions or 1, replication_factor)
-        async with kafka_call(f"creating topic '{name}'", self._timeout_s):
+        doing = f"creating topic '{name}'"
+        async with kafka_call(doing, self._timeout_s):
+            await self._started(doing)
             response = await self._admin.create_topics([topic])
         for entry in response.topic_errors:
             code, message = entry[1], entry[2] if len(entry) > 2 else None

@@ -21,6 +21,7 @@ from bridge.consumers.records import KafkaRecord, record_size
 from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.client_config import consumer_kwargs
 from bridge.kafka.failures import kafka_failure
+from bridge.kafka.health import WATCH_S, BrokerHealth
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,12 @@ _FETCH_MAX_WAIT_MS = 100
 
 
 class PartitionReaderPool:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, health: BrokerHealth | None = None) -> None:
         kwargs = {"fetch_max_wait_ms": _FETCH_MAX_WAIT_MS, **consumer_kwargs(settings)}
         # "none": an offset outside the partition is the client's error, never a reset.
         kwargs.update(group_id=None, enable_auto_commit=False, auto_offset_reset="none")
         self._kwargs = kwargs
+        self._health = health
         self._size = settings.simpleconsumer_pool_size_max
         self._wait_s = settings.simpleconsumer_pool_timeout_ms / 1000
         self._idle: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
@@ -96,6 +98,10 @@ class PartitionReaderPool:
                 "simpleconsumer.pool.timeout.ms",
             ) from None
 
+    async def _kafka_gone(self, waited_s: float) -> bool:
+        """After a while without a fetch answer: whether Kafka is away (then stop waiting)."""
+        return self._health is not None and waited_s >= WATCH_S and not await self._health.check()
+
     async def read(
         self,
         topic: str,
@@ -111,6 +117,9 @@ class PartitionReaderPool:
         Records that exist are returned without waiting for more; at the end of the
         partition the read waits up to `timeout_ms` for the first new one."""
         tp = TopicPartition(topic, partition)
+        if self._health is not None:
+            # aiokafka's fetcher retries quietly while Kafka is away; fail fast instead.
+            await self._health.require(f"reading {topic}/{partition}")
         loop = asyncio.get_running_loop()
         started = loop.time()
         records: list[KafkaRecord] = []
@@ -121,6 +130,11 @@ class PartitionReaderPool:
             next_offset = offset
             while len(records) < count:
                 highwater = consumer.highwater(tp)
+                if highwater is None and await self._kafka_gone(loop.time() - started):
+                    raise BridgeError(
+                        ErrorKind.KAFKA_RETRIABLE,
+                        f"reading {topic}/{partition}: no Kafka broker is reachable",
+                    )
                 if highwater is not None and next_offset > highwater:
                     raise _out_of_range(topic, partition, offset)
                 at_end = highwater is not None and next_offset >= highwater
@@ -160,6 +174,13 @@ class PartitionReaderPool:
                     raise _out_of_range(topic, partition, offset) from None
                 except KafkaError as exc:
                     raise kafka_failure(exc, f"reading {topic}/{partition}") from exc
+            if not records and consumer.highwater(tp) is None:
+                # No fetch was answered: an empty list would claim the partition has nothing.
+                raise BridgeError(
+                    ErrorKind.KAFKA_RETRIABLE,
+                    f"reading {topic}/{partition}: Kafka did not answer the fetch "
+                    f"within {_FETCH_EXISTING_S:g} s",
+                )
         return records
 
 

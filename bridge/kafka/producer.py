@@ -3,6 +3,11 @@
 All records of a request are handed to aiokafka together and their acknowledgements awaited
 together, bounded by `produce.timeout.ms`, so a request never waits for the broker longer
 than that and every record gets its own outcome.
+
+While Kafka is away (`BrokerHealth`), a request fails at once with a retriable error and
+nothing is queued; a request already waiting for acknowledgements stops waiting once a probe
+finds Kafka gone, and its records are reported as not acknowledged (aiokafka keeps them
+queued, so they may still be written when Kafka returns).
 """
 
 from __future__ import annotations
@@ -17,10 +22,15 @@ from aiokafka.errors import KafkaError
 
 from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.client_config import producer_kwargs
-from bridge.kafka.failures import kafka_failure
+from bridge.kafka.failures import kafka_call, kafka_failure
+from bridge.kafka.health import BrokerHealth
+from bridge.kafka.starter import FIRST_ATTEMPT_S, START_WAIT_S, ClientStarter
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: While acknowledgements are outstanding this long, ask whether Kafka is still there.
+_ACK_CHECK_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,27 +54,45 @@ class Delivery:
 
 
 class SharedProducer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, health: BrokerHealth | None = None) -> None:
         self._kwargs = producer_kwargs(settings)
         self._timeout_s = settings.produce_timeout_ms / 1000
+        self._health = health
         self._producer: AIOKafkaProducer | None = None
+        #: Set when started in the background; requests wait (bounded) for it.
+        self._starter: ClientStarter | None = None
         self._background: set[asyncio.Future[object]] = set()
 
+    def _hint(self) -> str:
+        if not self._kwargs.get("enable_idempotence"):
+            return ""
+        return (
+            " (if the broker does not support idempotent producers, set "
+            "kafka.producer.enable.idempotence=false)"
+        )
+
     async def start(self) -> None:
+        """Start now; RuntimeError (caused by the Kafka error) when Kafka does not answer."""
         self._producer = AIOKafkaProducer(**self._kwargs)
         try:
             await self._producer.start()
         except KafkaError as exc:
             await self._producer.stop()
-            hint = ""
-            if self._kwargs.get("enable_idempotence"):
-                hint = (
-                    " (if the broker does not support idempotent producers, set "
-                    "kafka.producer.enable.idempotence=false)"
-                )
-            raise RuntimeError(f"the Kafka producer could not start: {exc!r}{hint}") from exc
+            raise RuntimeError(
+                f"the Kafka producer could not start: {exc!r}{self._hint()}"
+            ) from exc
+
+    async def start_in_background(self) -> None:
+        """Start without needing Kafka now: retried in the background until a broker answers.
+
+        Raises only when the first attempt fails for a reason a retry cannot fix."""
+        self._producer = AIOKafkaProducer(**self._kwargs)
+        self._starter = ClientStarter("Kafka producer", self._producer.start, self._hint())
+        await self._starter.first_attempt(FIRST_ATTEMPT_S)
 
     async def close(self) -> None:
+        if self._starter is not None:
+            await self._starter.close()
         if self._producer is not None:
             # stop() flushes what is still buffered, including fire-and-forget sends.
             await self._producer.stop()
@@ -107,16 +135,40 @@ class SharedProducer:
         )
         return future
 
+    async def _ready(self, doing: str) -> None:
+        """Raise a retriable BridgeError at once while Kafka is away or the producer has not
+        reached it yet; nothing is queued then."""
+        if self._health is not None:
+            await self._health.require(doing)
+        if self._starter is not None:
+            await self._starter.wait(min(START_WAIT_S, self._timeout_s), doing)
+
+    async def _acknowledged(self, futures: list[asyncio.Future[object]]) -> bool:
+        """Wait for every acknowledgement; False as soon as Kafka is found gone."""
+        pending = set(futures)
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=_ACK_CHECK_S)
+            if pending and self._health is not None and not await self._health.check():
+                return False
+        if futures and self._health is not None:
+            self._health.saw_answer()
+        return True
+
     async def send_all(self, topic: str, records: Sequence[OutgoingRecord]) -> list[Delivery]:
         """Send the records together and report each one's outcome."""
+        try:
+            await self._ready("producing")
+        except BridgeError as exc:
+            return [Delivery(error=exc)] * len(records)
         futures: list[asyncio.Future[object]] = []
+        reachable = True
         try:
             async with asyncio.timeout(self._timeout_s):
                 futures = await self._enqueue(topic, records)
-                await asyncio.wait(futures)
+                reachable = await self._acknowledged(futures)
         except TimeoutError:
             pass
-        deliveries = [self._delivery(f) for f in futures]
+        deliveries = [self._delivery(f, reachable) for f in futures]
         not_sent = Delivery(
             error=BridgeError(
                 ErrorKind.KAFKA_RETRIABLE,
@@ -125,13 +177,17 @@ class SharedProducer:
         )
         return deliveries + [not_sent] * (len(records) - len(deliveries))
 
-    def _not_acknowledged(self) -> Delivery:
-        message = f"not acknowledged by Kafka within {self._timeout_s:g} s; it may still be written"
+    def _not_acknowledged(self, reachable: bool) -> Delivery:
+        if reachable:
+            message = f"not acknowledged by Kafka within {self._timeout_s:g} s"
+        else:
+            message = "not acknowledged: no Kafka broker is reachable"
+        message += "; it may still be written"
         return Delivery(error=BridgeError(ErrorKind.KAFKA_RETRIABLE, message))
 
-    def _delivery(self, future: asyncio.Future[object]) -> Delivery:
+    def _delivery(self, future: asyncio.Future[object], reachable: bool = True) -> Delivery:
         if not future.done():
-            return self._not_acknowledged()
+            return self._not_acknowledged(reachable)
         exc = future.exception()
         if exc is not None:
             return Delivery(error=kafka_failure(exc, "producing"))
@@ -141,9 +197,11 @@ class SharedProducer:
     async def send_nowait(self, topic: str, records: Sequence[OutgoingRecord]) -> None:
         """Hand the records to the producer without waiting for acknowledgements.
 
-        Failures are logged: the client asked not to hear about them.
+        Failures are logged: the client asked not to hear about them. A retriable BridgeError
+        when Kafka is away or the records cannot be queued within `produce.timeout.ms`.
         """
-        async with asyncio.timeout(self._timeout_s):
+        await self._ready("producing")
+        async with kafka_call("producing", self._timeout_s):
             futures = await self._enqueue(topic, records)
         for future in futures:
             self._background.add(future)

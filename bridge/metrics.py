@@ -1,0 +1,221 @@
+"""The bridge's Prometheus metrics: one registry per app, the middleware that times requests,
+the record counters the handlers feed, and the gauges read at scrape time.
+
+Each app owns its registry (never the process-global default), so the many apps a test
+process builds do not collide. Request series are labelled by route template, never by raw
+path: a consumer's name must not create series. Label children are cached, so a request
+costs a dict look-up, a counter increment and a histogram observation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Iterator
+from typing import TypeAlias
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from bridge import __version__
+from bridge.errors import ErrorKind
+from bridge.http import CONTEXT
+from bridge.middlewares import REPORTED_ERROR
+from bridge.services import SERVICES
+
+PREFIX = "kafka_bridge_"
+#: The route label of a request that matched no route (404, 405): never its raw path.
+UNMATCHED = "unmatched"
+#: Methods that get a label of their own; any other becomes "other".
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+#: The status of a request whose client went away before it was answered (nginx's code).
+CLIENT_CLOSED = 499
+#: Long-polling reads wait seconds, so the buckets reach past the default read timeout.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+# A `_created` twin of every counter and histogram series would double the series for no
+# use in the text format Prometheus scrapes; this process is the bridge, so the switch is ours.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
+
+_RequestChildren: TypeAlias = tuple[Counter, Histogram]
+_RecordChildren: TypeAlias = tuple[Counter, Counter]
+
+
+def route_label(request: web.Request) -> str:
+    """The request's route template, without the trailing slash its twin route has."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return UNMATCHED
+    return resource.canonical.rstrip("/") or "/"
+
+
+class Metrics:
+    """The metrics of one bridge app; the management app shares its API app's."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        registry = self.registry
+        self._requests = Counter(
+            PREFIX + "http_requests",
+            "HTTP requests answered, by method, route template, status and dialect",
+            ["method", "route", "status", "dialect"],
+            registry=registry,
+        )
+        self._latency = Histogram(
+            PREFIX + "http_request_duration_seconds",
+            "Time from receiving a request to answering it, by method, route template, status",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self._errors = Counter(
+            PREFIX + "errors",
+            "Errors reported to clients by kind, including records of a produce request that "
+            "failed while others were written; kafka_error, kafka_retriable and unavailable "
+            "are Kafka's failures",
+            ["kind"],
+            registry=registry,
+        )
+        self._records = Counter(
+            PREFIX + "records",
+            "Records written to Kafka (produced) or handed to clients (consumed), by format",
+            ["direction", "format"],
+            registry=registry,
+        )
+        self._bytes = Counter(
+            PREFIX + "record_bytes",
+            "Key and value bytes of those records, as sent to or received from Kafka",
+            ["direction", "format"],
+            registry=registry,
+        )
+        self._request_children: dict[tuple[object, str, int, int], _RequestChildren] = {}
+        self._record_children: dict[tuple[str, str], _RecordChildren] = {}
+        self._in_flight = 0
+        self._app: web.Application | None = None
+        self._servers: list[web.Server] = []
+        registry.register(_LiveGauges(self))
+
+    # --- what the app tells the metrics
+
+    def watch_app(self, app: web.Application) -> None:
+        """Read this app's consumer instances at scrape time."""
+        self._app = app
+
+    def watch_server(self, server: web.Server) -> None:
+        """Count this HTTP server's open connections at scrape time (runner.server)."""
+        self._servers.append(server)
+
+    def produced(self, fmt: str, records: int, size: int) -> None:
+        self._count_records("produced", fmt, records, size)
+
+    def consumed(self, fmt: str, records: int, size: int) -> None:
+        self._count_records("consumed", fmt, records, size)
+
+    def error(self, kind: ErrorKind) -> None:
+        self._errors.labels(kind.value).inc()
+
+    def _count_records(self, direction: str, fmt: str, records: int, size: int) -> None:
+        if not records:
+            return
+        children = self._record_children.get((direction, fmt))
+        if children is None:
+            children = (
+                self._records.labels(direction, fmt),
+                self._bytes.labels(direction, fmt),
+            )
+            self._record_children[(direction, fmt)] = children
+        children[0].inc(records)
+        children[1].inc(size)
+
+    # --- requests
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        self._in_flight += 1
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED
+            raise
+        finally:
+            self._in_flight -= 1
+            self._observe(request, status, time.perf_counter() - started)
+
+    def _observe(self, request: web.Request, status: int, elapsed: float) -> None:
+        method = request.method if request.method in _METHODS else "other"
+        negotiated = request.get(CONTEXT)
+        version = negotiated.dialect.version if negotiated is not None else 0
+        key = (request.match_info.route.resource, method, status, version)
+        children = self._request_children.get(key)
+        if children is None:
+            route, code = route_label(request), str(status)
+            children = (
+                self._requests.labels(method, route, code, f"v{version}" if version else "none"),
+                self._latency.labels(method, route, code),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+        if status >= 400:
+            reported = request.get(REPORTED_ERROR)
+            if reported is not None:
+                self.error(reported.kind)
+
+    # --- read at scrape time
+
+    def live_values(self) -> Iterator[tuple[str, str, float]]:
+        yield "http_requests_in_flight", "HTTP requests being served", self._in_flight
+        if self._servers:
+            connections = sum(len(server.connections) for server in self._servers)
+            yield "http_connections", "Open HTTP connections", connections
+        services = self._app.get(SERVICES) if self._app is not None else None
+        if services is not None:
+            yield "consumer_instances", "Live consumer instances", len(services.consumers)
+        try:
+            tasks = len(asyncio.all_tasks())
+        except RuntimeError:  # scraped from outside the event loop
+            return
+        yield "event_loop_tasks", "Tasks alive on the event loop", tasks
+
+
+class _LiveGauges:
+    """Gauges computed when scraped, so nothing needs bookkeeping that could drift."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def describe(self) -> Iterable[Metric]:
+        # Described without values, so registering never runs `collect`.
+        return [GaugeMetricFamily(PREFIX + "build_info", "")]
+
+    def collect(self) -> Iterable[Metric]:
+        info = GaugeMetricFamily(
+            PREFIX + "build_info", "The bridge's version, as a label", labels=["version"]
+        )
+        info.add_metric([__version__], 1)
+        yield info
+        for name, help_text, value in self._metrics.live_values():
+            yield GaugeMetricFamily(PREFIX + name, help_text, value=value)
+
+
+METRICS = web.AppKey("metrics", Metrics)

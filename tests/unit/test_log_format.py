@@ -1,0 +1,109 @@
+"""The JSON log format: one parseable object per line, with the structured extras and the
+exception text; and `configure_logging` choosing the format and level."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from bridge.log_format import JsonFormatter, configure_logging
+from bridge.settings import Settings
+
+
+def json_line(logger: str, level: int, message: str, *args: Any, **kwargs: Any) -> Any:
+    """What the JSON formatter writes for one logging call, parsed."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    target = logging.getLogger(logger)
+    target.addHandler(handler)
+    target.propagate = False
+    previous_level = target.level
+    target.setLevel(logging.DEBUG)
+    try:
+        target.log(level, message, *args, **kwargs)
+    finally:
+        target.removeHandler(handler)
+        target.propagate = True
+        target.setLevel(previous_level)
+    text = stream.getvalue()
+    assert text.endswith("\n")
+    assert text.count("\n") == 1, text
+    return orjson.loads(text)
+
+
+def test_a_line_is_one_json_object_with_time_level_logger_and_message() -> None:
+    entry = json_line("bridge.test", logging.WARNING, "%d records to %s", 3, "orders")
+    assert entry.keys() == {"time", "level", "logger", "message"}
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "bridge.test"
+    assert entry["message"] == "3 records to orders"
+    assert entry["time"].endswith("Z")
+    parsed = datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
+    assert parsed.utcoffset() is not None
+    assert parsed.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_extras_become_keys_of_their_own() -> None:
+    extra = {"request_id": "abc-1", "status": 201, "duration_ms": 1.5, "remote": None}
+    entry = json_line("bridge.access", logging.INFO, "a line", extra=extra)
+    assert {key: entry[key] for key in extra} == extra
+    assert entry["message"] == "a line"
+
+
+def test_values_json_cannot_hold_are_written_as_their_repr() -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<opaque>"
+
+    entry = json_line("bridge.test", logging.INFO, "odd", extra={"thing": Opaque(), "huge": 2**70})
+    assert entry["thing"] == "<opaque>"
+    assert entry["huge"] == repr(2**70)
+
+
+def test_exceptions_and_line_breaks_stay_inside_the_one_line() -> None:
+    try:
+        raise ValueError("bad\nvalue")
+    except ValueError:
+        entry = json_line("bridge.test", logging.ERROR, "failed:\nsecond line", exc_info=True)
+    assert entry["message"] == "failed:\nsecond line"
+    assert entry["exception"].startswith("Traceback (most recent call last):")
+    assert "ValueError: bad\nvalue" in entry["exception"]
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    root, access = logging.getLogger(), logging.getLogger("bridge.access")
+    handlers, level, access_level = root.handlers[:], root.level, access.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    access.setLevel(access_level)
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_configure_logging_picks_format_and_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(Settings(log_format="json", log_level="WARNING"))
+    logging.getLogger("bridge.test").info("dropped: below the level")
+    logging.getLogger("bridge.test").warning("kept")
+    # The access log is switched by `log.access` alone, not by the level.
+    logging.getLogger("bridge.access").info("an access line", extra={"status": 200})
+    sys.stderr.flush()
+    lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(line["logger"], line["message"]) for line in lines] == [
+        ("bridge.test", "kept"),
+        ("bridge.access", "an access line"),
+    ]
+    assert lines[1]["status"] == 200
+
+    configure_logging(Settings(log_format="text", log_level="INFO", access_log=False))
+    logging.getLogger("bridge.test").info("plain %s", "text")
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith(" INFO bridge.test plain text")
