@@ -5,8 +5,8 @@ aiokafka joins the group and prefetches in its own background tasks; a read take
 buffered and waits, up to its timeout, only when nothing is. Records that did not fit a
 response stay at the head of `_pending` for the next read, so `max_bytes` never loses one.
 Callers hold `lock` around every request, which serialises an instance's requests; the
-rebalance listener is the one thing that runs beside them, and it bumps `_generation` when
-it takes records away, so that a read in progress notices.
+rebalance listener and the periodic auto-commit are the things that run beside them; the
+listener bumps `_generation` when it takes records away, so that a read in progress notices.
 """
 
 from __future__ import annotations
@@ -419,12 +419,14 @@ class ConsumerInstance:
         self._committed.update(due)
 
     async def _auto_commit(self) -> None:
+        # Not under `lock`: a commit can wait on Kafka for seconds (an outage), and the
+        # client's reads must not wait behind it. Committing a stale snapshot is harmless:
+        # it only ever names offsets that were handed out.
         while True:
             await asyncio.sleep(self._auto_commit_interval_s)
-            async with self.lock:
-                if self.closing:
-                    return
-                await self._commit_quietly()
+            if self.closing:
+                return
+            await self._commit_quietly()
 
     # --- the end
 

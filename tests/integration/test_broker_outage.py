@@ -477,11 +477,6 @@ def test_produce_works_again_without_restart(outage: Outage) -> None:
     assert any(a.acknowledged for a in after if a.dialect == 2)
 
 
-@pytest.mark.xfail(
-    reason="known bug: during an outage the instance's auto-commit holds its lock for up to "
-    "15 s (KAFKA_TIMEOUT_S in bridge/consumers/instance.py), and a read waits behind it; "
-    "whether a read of this run meets it depends on when the commit falls due",
-)
 def test_consumer_reads_during_outage_answer_within_their_timeout(outage: Outage) -> None:
     """A consumer instance's read answers with the records it has, or none, as a poll does."""
     reads = outage.started_during(outage.consumer_reads_during)
