@@ -9,13 +9,16 @@ Shutdown order: both listeners stop accepting; requests in flight get up to
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
+import ssl
 from collections.abc import Callable
 
 from aiohttp import web
 
 from bridge.app import create_app, create_management_app
+from bridge.memory import resident_memory_kept_low
 from bridge.metrics import METRICS
 from bridge.settings import Settings
 from bridge.tls import server_ssl_context
@@ -31,6 +34,17 @@ async def serve(settings: Settings, on_listening: Callable[[], None]) -> None:
     # Bad TLS files fail before the bridge connects to Kafka.
     ssl_context = server_ssl_context(settings)
     app = create_app(settings)
+    async with resident_memory_kept_low():
+        await _serve_until_signalled(settings, app, ssl_context, on_listening)
+    log.info("kafka-bridge stopped")
+
+
+async def _serve_until_signalled(
+    settings: Settings,
+    app: web.Application,
+    ssl_context: ssl.SSLContext | None,
+    on_listening: Callable[[], None],
+) -> None:
     shutdown_timeout_s = settings.shutdown_timeout_ms / 1000
     runners: list[web.AppRunner] = []
     try:
@@ -53,6 +67,10 @@ async def serve(settings: Settings, on_listening: Callable[[], None]) -> None:
             await management.setup()
             management_host = settings.management_host or settings.host
             await web.TCPSite(management, management_host, settings.management_port).start()
+        # Everything alive now (modules, codecs, compiled validators) lives as long as the
+        # process: moved out of the collector's reach, full collections stay short, which
+        # is what the latency of small requests hinges on (docs/performance.md).
+        gc.freeze()
         on_listening()
         await _until_signalled()
         log.info(
@@ -62,7 +80,6 @@ async def serve(settings: Settings, on_listening: Callable[[], None]) -> None:
     finally:
         for runner in runners:
             await runner.cleanup()
-    log.info("kafka-bridge stopped")
 
 
 async def _until_signalled() -> None:
