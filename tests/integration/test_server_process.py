@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 
 import aiohttp
 import orjson
@@ -21,68 +16,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tests.conftest import NewTopicFactory
+from tests.integration.process_helpers import BridgeProcess, start_bridge, wait_until_healthy
 from tests.kafka_target import KafkaTarget
 
 V2 = "application/vnd.kafka.v2+json"
 BINARY_V2 = "application/vnd.kafka.binary.v2+json"
-START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class BridgeProcess:
-    process: subprocess.Popen[bytes]
-    url: str
-    management_url: str
-
-    def log(self) -> str:
-        """Everything the process wrote; only once it has exited."""
-        assert self.process.stderr is not None
-        return self.process.stderr.read().decode()
-
-
-def start_bridge(kafka: KafkaTarget, *flags: str) -> BridgeProcess:
-    port, management_port = free_port(), free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "bridge",
-        "--bootstrap-servers",
-        kafka.bootstrap_servers,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--management-port",
-        str(management_port),
-        *flags,
-    ]
-    if not kafka.apache:  # what settings_for_embedded_broker does in-process
-        args += ["-D", "kafka.producer.enable.idempotence=false"]
-        args += ["-D", "kafka.consumer.session.timeout.ms=6000"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_BRIDGE_")}
-    process = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
-    return BridgeProcess(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{management_port}")
-
-
-async def wait_until_healthy(bridge: BridgeProcess, session: aiohttp.ClientSession) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert bridge.process.poll() is None, bridge.log()
-        try:
-            async with session.get(f"{bridge.management_url}/healthy") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the bridge did not start")
 
 
 @pytest.fixture
