@@ -32,7 +32,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import AttributeValue
 
 from bridge import __version__
-from bridge.consumers.records import DeliveredRecord
+from bridge.consumers.records import KafkaRecord
 from bridge.errors import BridgeError
 from bridge.kafka.producer import Delivery, OutgoingRecord
 from bridge.tracing import (
@@ -188,7 +188,7 @@ class _TracedRead(ReadSpan):
         self._span = span
         self._propagator = propagator
 
-    def received(self, records: Sequence[DeliveredRecord]) -> None:
+    def received(self, records: Sequence[KafkaRecord]) -> None:
         self._span.set_attribute("messaging.batch.message_count", len(records))
         topics = {record.topic for record in records}
         if len(topics) == 1:

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from bridge.config import ConfigError
-from bridge.consumers.records import DeliveredRecord
+from bridge.consumers.records import KafkaRecord
 from bridge.kafka.producer import Delivery, OutgoingRecord
 from bridge.settings import Settings
 
@@ -45,7 +45,7 @@ class ReadSpan:
 
     __slots__ = ()
 
-    def received(self, records: Sequence[DeliveredRecord]) -> None:
+    def received(self, records: Sequence[KafkaRecord]) -> None:
         """Report the records handed to the client."""
 
 

@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from bridge.consumers.config import ConsumerConfig
-from bridge.consumers.records import DeliveredRecord, KafkaRecord, decode_records, record_size
+from bridge.consumers.records import KafkaRecord, RecordsWriter, record_size, render_records
 from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.failures import kafka_call, kafka_failure
 from bridge_codecs.base import Codec
@@ -52,8 +52,11 @@ class CommittedOffset:
 class Handout:
     """The records one read hands out, and how to take them back if the response fails."""
 
-    records: list[DeliveredRecord]
+    #: The response body: the records as JSON, in the shape the read's writer gave them.
+    body: bytes
     taken: list[KafkaRecord] = field(default_factory=list)
+    #: The bytes of key and value of the records taken (what `max_bytes` counts).
+    size: int = 0
     #: Each partition's handed-out offset before this read (None: nothing before).
     previous: dict[TopicPartition, int | None] = field(default_factory=dict)
 
@@ -230,11 +233,12 @@ class ConsumerInstance:
 
     # --- reading
 
-    async def read(self, timeout_ms: int, max_bytes: int) -> Handout:
-        """Hand out the next records: as many as fit `max_bytes`, waiting up to `timeout_ms`
-        for the first. Raises RESPONSE_TOO_LARGE (the record stays next) when the next
-        record alone exceeds `max_bytes`, and RECORD_NOT_DECODABLE when it is not in the
-        consumer's format (records before it are handed out first)."""
+    async def read(self, timeout_ms: int, max_bytes: int, write: RecordsWriter) -> Handout:
+        """Hand out the next records, written by `write` into a response body: as many as
+        fit `max_bytes`, waiting up to `timeout_ms` for the first. Raises RESPONSE_TOO_LARGE
+        (the record stays next) when the next record alone exceeds `max_bytes`, and
+        RECORD_NOT_DECODABLE when it is not in the consumer's format or cannot be written
+        (records before it are handed out first)."""
         if not self._subscribed and not self._assigned_manually:
             raise BridgeError(
                 ErrorKind.CONSUMER_NOT_SUBSCRIBED,
@@ -245,15 +249,18 @@ class ConsumerInstance:
         while True:
             await self._fill(deadline)
             if not self._pending:
-                return Handout([])
+                return Handout(b"[]")
             generation = self._generation
-            taken = self._take(max_bytes)
-            decoded = await decode_records(self.codec, taken)
+            taken, size = self._take(max_bytes)
+            rendered = await render_records(self.codec, taken, write)
             if generation != self._generation:
                 continue  # a rebalance took records away while they were decoded
-            if decoded.failure is not None and not decoded.records:
-                raise decoded.failure
-            return self._hand_out(taken[: len(decoded.records)], decoded.records)
+            if rendered.failure is not None and not rendered.count:
+                raise rendered.failure
+            if rendered.count < len(taken):  # the rest stays next in line
+                taken = taken[: rendered.count]
+                size = sum(map(record_size, taken))
+            return self._hand_out(taken, size, rendered.body)
 
     async def _fill(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -274,11 +281,13 @@ class ConsumerInstance:
             for records in batches.values():
                 self._pending.extend(records)
 
-    def _take(self, max_bytes: int) -> list[KafkaRecord]:
+    def _take(self, max_bytes: int) -> tuple[list[KafkaRecord], int]:
+        """The records at the head of `_pending` that fit `max_bytes`, and their size."""
         taken: list[KafkaRecord] = []
         size = 0
         for record in self._pending:
-            record_bytes = record_size(record)
+            key, value = record.key, record.value  # record_size, inlined: the loop is hot
+            record_bytes = (0 if key is None else len(key)) + (0 if value is None else len(value))
             if size + record_bytes > max_bytes:
                 if taken:
                     break
@@ -291,15 +300,22 @@ class ConsumerInstance:
                 )
             taken.append(record)
             size += record_bytes
-        return taken
+        return taken, size
 
-    def _hand_out(self, taken: list[KafkaRecord], records: list[DeliveredRecord]) -> Handout:
-        handout = Handout(records, taken)
-        for record in taken:
-            self._pending.popleft()
-            tp = _tp(record)
-            handout.previous.setdefault(tp, self._delivered.get(tp))
-            self._delivered[tp] = record.offset + 1
+    def _hand_out(self, taken: list[KafkaRecord], size: int, body: bytes) -> Handout:
+        """Take `taken` (the head of `_pending`) off the queue and count them handed out."""
+        handout = Handout(body, taken, size)
+        if len(taken) == len(self._pending):
+            self._pending.clear()
+        else:
+            for _ in taken:
+                self._pending.popleft()
+        # Per partition, the last record taken is the one after which reading resumes.
+        ends = {(record.topic, record.partition): record.offset + 1 for record in taken}
+        for (topic, partition), end in ends.items():
+            tp = TopicPartition(topic, partition)
+            handout.previous[tp] = self._delivered.get(tp)
+            self._delivered[tp] = end
         return handout
 
     def give_back(self, handout: Handout) -> None:

@@ -1,9 +1,14 @@
-"""Records on their way out of a consumer: their size against `max_bytes`, and their keys and
-values decoded by the consumer's codec, stopping at the first record that cannot be, or
-whose decoded key or value cannot be written in a JSON response.
+"""Records on their way out of a consumer: their size against `max_bytes`, and the response
+body that carries them: keys and values decoded by the consumer's codec, each record written
+as the dialect's JSON object, stopping at the first record that cannot be decoded or whose
+decoded key or value cannot be written in a JSON response.
 
 The envelope (topic, partition, offset, timestamp, headers) is the same for every format;
 only keys and values go through the codec, and a Kafka null stays JSON `null`.
+
+Reads are hot (hundreds of records each), so the good path is one synchronous pass per side
+with the codec's prepared decoders and one JSON encoding of the whole body; only when either
+fails are the records gone through one by one, to find the first that failed.
 """
 
 from __future__ import annotations
@@ -19,19 +24,14 @@ from bridge_codecs import jsontext
 from bridge_codecs.base import Codec, CodecError, CodecUnavailableError, JSONValue
 
 KafkaRecord: TypeAlias = ConsumerRecord[bytes, bytes]
+Decode = Callable[[bytes], JSONValue]
+#: A dialect's writer: one JSON object per record, given the decoded keys and values.
+RecordsWriter = Callable[
+    [Sequence[KafkaRecord], Sequence[JSONValue], Sequence[JSONValue]], list[dict[str, Any]]
+]
 
-
-@dataclass(frozen=True, slots=True)
-class DeliveredRecord:
-    """A record as the client receives it, before a dialect writes it as JSON."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    key: JSONValue
-    value: JSONValue
-    headers: tuple[tuple[str, bytes | None], ...]
+#: What a JSON writer raises for a value it cannot write (UnicodeEncodeError included).
+_UNWRITABLE = (TypeError, ValueError, RecursionError)
 
 
 def record_size(record: KafkaRecord) -> int:
@@ -41,26 +41,72 @@ def record_size(record: KafkaRecord) -> int:
 
 @dataclass(frozen=True)
 class Decoded:
-    """The records that decoded, in order, and the error of the first one that did not."""
+    """The keys and values of the records that decoded, in order, and the error of the
+    first record that did not."""
 
-    records: list[DeliveredRecord]
+    keys: list[JSONValue]
+    values: list[JSONValue]
     failure: BridgeError | None
 
 
-Decode = Callable[[bytes], JSONValue]
+@dataclass(frozen=True)
+class Rendered:
+    """A response body holding the first `count` records, and the error of the next one."""
+
+    count: int
+    body: bytes
+    failure: BridgeError | None
 
 
-async def _decoder(codec: Codec, payloads: list[bytes]) -> Decode | None:
-    """The codec's decoder for these payloads; None if preparing failed on one of them."""
-    if not payloads:
-        return None
+async def render_records(
+    codec: Codec, records: Sequence[KafkaRecord], write: RecordsWriter
+) -> Rendered:
+    """The JSON body of `records` in `write`'s shape, up to the first record that cannot be
+    decoded or written."""
+    decoded = await decode_records(codec, records)
+    count = len(decoded.keys)
+    delivered = records if count == len(records) else records[:count]
+    body = write(delivered, decoded.keys, decoded.values)
     try:
-        return await codec.deserializer(payloads)
+        return Rendered(count, jsontext.dumps(body), decoded.failure)
+    except _UNWRITABLE:
+        return _writable_prefix(codec.name, delivered, decoded, body)
+
+
+async def decode_records(codec: Codec, records: Sequence[KafkaRecord]) -> Decoded:
+    """Decode `records` in order; stop at the first one whose key or value fails."""
+    keys = [record.key for record in records]
+    values = [record.value for record in records]
+    decode_key = await _decoder(codec, keys)
+    decode_value = await _decoder(codec, values)
+    if decode_key is not None and decode_value is not None:
+        try:
+            return Decoded(_decode_all(decode_key, keys), _decode_all(decode_value, values), None)
+        except (CodecError, CodecUnavailableError):
+            pass  # which record failed, and on which side, is for the in-order pass to find
+    return await _decode_in_order(codec, records, decode_key, decode_value)
+
+
+def _decode_all(decode: Decode, payloads: list[bytes | None]) -> list[JSONValue]:
+    return [None if payload is None else decode(payload) for payload in payloads]
+
+
+def _nothing_to_decode(payload: bytes) -> JSONValue:
+    raise AssertionError("a decoder prepared for no payloads was called")
+
+
+async def _decoder(codec: Codec, payloads: list[bytes | None]) -> Decode | None:
+    """The codec's decoder for these payloads; None if preparing failed on one of them."""
+    present = [payload for payload in payloads if payload is not None]
+    if not present:
+        return _nothing_to_decode
+    try:
+        return await codec.deserializer(present)
     except CodecUnavailableError as exc:
         raise BridgeError(ErrorKind.SCHEMA_REGISTRY_ERROR, str(exc)) from None
     except CodecError:
         # A payload the codec could not prepare for (say, an unknown schema id): decode
-        # record by record below, so that only that record fails.
+        # record by record, so that only that record fails.
         return None
 
 
@@ -72,60 +118,58 @@ async def _decode_one(codec: Codec, prepared: Decode | None, payload: bytes | No
     return prepared(payload)
 
 
-async def decode_records(codec: Codec, records: Sequence[KafkaRecord]) -> Decoded:
-    """Decode `records` in order; stop at the first one whose key or value fails, or cannot
-    be written as JSON (nested deeper than the writer goes, or a string that is not Unicode
-    text: valid JSON in Kafka can hold both, and codecs are plugins)."""
-    decoded = await _decode_all(codec, records)
-    try:
-        jsontext.dumps([(r.key, r.value) for r in decoded.records])
-    except (TypeError, ValueError, RecursionError):
-        return _writable_prefix(codec.name, records, decoded.records)
-    return decoded
-
-
-def _writable_prefix(
-    fmt: str, records: Sequence[KafkaRecord], delivered: list[DeliveredRecord]
+async def _decode_in_order(
+    codec: Codec,
+    records: Sequence[KafkaRecord],
+    decode_key: Decode | None,
+    decode_value: Decode | None,
 ) -> Decoded:
-    """The records before the first one that cannot be written, and its error."""
-    for index, record in enumerate(delivered):
-        for part, value in (("key", record.key), ("value", record.value)):
-            try:
-                jsontext.dumps([[value]])  # as deep as in a response: [{"value": ...}]
-            except (TypeError, ValueError, RecursionError) as exc:  # incl. UnicodeEncodeError
-                why = f"cannot be written as JSON: {exc}"
-                return Decoded(delivered[:index], not_decodable(fmt, records[index], part, why))
-    return Decoded(delivered, None)
-
-
-async def _decode_all(codec: Codec, records: Sequence[KafkaRecord]) -> Decoded:
-    key_decoder = await _decoder(codec, [r.key for r in records if r.key is not None])
-    value_decoder = await _decoder(codec, [r.value for r in records if r.value is not None])
-    delivered: list[DeliveredRecord] = []
+    keys: list[JSONValue] = []
+    values: list[JSONValue] = []
     for record in records:
         part = "key"
         try:
-            key = await _decode_one(codec, key_decoder, record.key)
+            key = await _decode_one(codec, decode_key, record.key)
             part = "value"
-            value = await _decode_one(codec, value_decoder, record.value)
+            value = await _decode_one(codec, decode_value, record.value)
         except CodecError as exc:
-            return Decoded(delivered, not_decodable(codec.name, record, part, str(exc)))
+            return Decoded(keys, values, not_decodable(codec.name, record, part, str(exc)))
         except CodecUnavailableError as exc:
-            if delivered:
-                return Decoded(delivered, None)  # the rest stays for the next read
+            if keys:
+                return Decoded(keys, values, None)  # the rest stays for the next read
             raise BridgeError(ErrorKind.SCHEMA_REGISTRY_ERROR, str(exc)) from None
-        delivered.append(
-            DeliveredRecord(
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                timestamp=record.timestamp,
-                key=key,
-                value=value,
-                headers=tuple(record.headers),
-            )
-        )
-    return Decoded(delivered, None)
+        keys.append(key)
+        values.append(value)
+    return Decoded(keys, values, None)
+
+
+def _writable_prefix(
+    fmt: str, records: Sequence[KafkaRecord], decoded: Decoded, body: list[dict[str, Any]]
+) -> Rendered:
+    """The body of the records before the first one that cannot be written (nested deeper
+    than the writer goes, or a string that is not Unicode text: valid JSON in Kafka can hold
+    both, and codecs are plugins), and its error. Each record is written on its own, as deep
+    as in the whole body, so the parts always join into a body that can be written."""
+    parts: list[bytes] = []
+    failure = decoded.failure
+    for index, written in enumerate(body):
+        try:
+            parts.append(jsontext.dumps([written])[1:-1])
+        except _UNWRITABLE as exc:
+            part, why = _unwritable_part(decoded.keys[index], decoded.values[index], exc)
+            failure = not_decodable(fmt, records[index], part, f"cannot be written as JSON: {why}")
+            break
+    return Rendered(len(parts), b"[" + b",".join(parts) + b"]", failure)
+
+
+def _unwritable_part(key: JSONValue, value: JSONValue, error: Exception) -> tuple[str, str]:
+    """Which of a record's key and value cannot be written, and why."""
+    for part, decoded in (("key", key), ("value", value)):
+        try:
+            jsontext.dumps([[decoded]])  # as deep as in a response: [{"value": ...}]
+        except _UNWRITABLE as exc:
+            return part, str(exc)
+    return "value", str(error)  # each alone can be, the two together cannot
 
 
 def not_decodable(fmt: str, record: KafkaRecord, part: str, why: str) -> BridgeError:

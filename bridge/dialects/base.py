@@ -6,13 +6,14 @@ Handlers are shared by both dialects; they ask the request's dialect for these f
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from bridge.consumers.instance import CommittedOffset
-from bridge.consumers.records import DeliveredRecord
+from bridge.consumers.records import KafkaRecord
 from bridge.errors import BridgeError, ErrorKind
 from bridge.produce import ProduceResult
+from bridge_codecs.base import JSONValue
 
 
 class Dialect(ABC):
@@ -36,8 +37,14 @@ class Dialect(ABC):
         """The JSON answer to a produce request."""
 
     @abstractmethod
-    def records_body(self, records: list[DeliveredRecord]) -> list[dict[str, Any]]:
-        """The JSON answer to a read: one object per record."""
+    def records_body(
+        self,
+        records: Sequence[KafkaRecord],
+        keys: Sequence[JSONValue],
+        values: Sequence[JSONValue],
+    ) -> list[dict[str, Any]]:
+        """The JSON answer to a read: one object per record, with its decoded key and value
+        (`keys[i]` and `values[i]` are those of `records[i]`)."""
 
     @abstractmethod
     def commit_body(self, committed: list[CommittedOffset]) -> list[dict[str, Any]] | None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
 from bridge.consumers.instance import CommittedOffset
-from bridge.consumers.records import DeliveredRecord
+from bridge.consumers.records import KafkaRecord
 from bridge.dialects.base import Dialect
 from bridge.errors import BridgeError, ErrorKind
 from bridge.produce import ProduceResult
+from bridge_codecs.base import JSONValue
 
 _CODES = MappingProxyType(
     {
@@ -95,10 +97,15 @@ class V1Dialect(Dialect):
             "offsets": offsets,
         }
 
-    def records_body(self, records: list[DeliveredRecord]) -> list[dict[str, Any]]:
+    def records_body(
+        self,
+        records: Sequence[KafkaRecord],
+        keys: Sequence[JSONValue],
+        values: Sequence[JSONValue],
+    ) -> list[dict[str, Any]]:
         return [
-            {"key": r.key, "value": r.value, "partition": r.partition, "offset": r.offset}
-            for r in records
+            {"key": key, "value": value, "partition": r.partition, "offset": r.offset}
+            for r, key, value in zip(records, keys, values, strict=True)
         ]
 
     def commit_body(self, committed: list[CommittedOffset]) -> list[dict[str, Any]] | None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import binascii
+from binascii import b2a_base64
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
 from bridge.consumers.instance import CommittedOffset
-from bridge.consumers.records import DeliveredRecord
+from bridge.consumers.records import KafkaRecord
 from bridge.dialects.base import Dialect
 from bridge.dialects.v1 import V1Dialect
 from bridge.errors import BridgeError, ErrorKind
 from bridge.produce import ProduceResult
+from bridge_codecs.base import JSONValue
 
 #: Same statuses as v1 except where the v2 API answers differently; the code is the status.
 _STATUS_OVERRIDES = {ErrorKind.KAFKA_RETRIABLE: 503, ErrorKind.SCHEMA_REGISTRY_ERROR: 502}
@@ -24,8 +26,11 @@ _CODES = MappingProxyType(
 )
 
 
-def _header_value(raw: bytes | None) -> str | None:
-    return None if raw is None else binascii.b2a_base64(raw, newline=False).decode("ascii")
+def _headers(headers: Sequence[tuple[str, bytes | None]]) -> list[dict[str, str | None]]:
+    return [
+        {"key": key, "value": None if raw is None else b2a_base64(raw, newline=False).decode()}
+        for key, raw in headers
+    ]
 
 
 class V2Dialect(Dialect):
@@ -59,18 +64,24 @@ class V2Dialect(Dialect):
             body["value_schema_id"] = result.value_schema_id
         return body
 
-    def records_body(self, records: list[DeliveredRecord]) -> list[dict[str, Any]]:
+    def records_body(
+        self,
+        records: Sequence[KafkaRecord],
+        keys: Sequence[JSONValue],
+        values: Sequence[JSONValue],
+    ) -> list[dict[str, Any]]:
         return [
             {
                 "topic": r.topic,
-                "key": r.key,
-                "value": r.value,
+                "key": key,
+                "value": value,
                 "partition": r.partition,
                 "offset": r.offset,
                 "timestamp": r.timestamp,
-                "headers": [{"key": k, "value": _header_value(v)} for k, v in r.headers],
+                # Written as []; unlike a new list per record, nothing for the GC to track.
+                "headers": _headers(r.headers) if r.headers else (),
             }
-            for r in records
+            for r, key, value in zip(records, keys, values, strict=True)
         ]
 
     def commit_body(self, committed: list[CommittedOffset]) -> list[dict[str, Any]] | None:

@@ -14,7 +14,6 @@ from aiokafka import TopicPartition
 
 from bridge.consumers.config import ConsumerConfig
 from bridge.consumers.instance import ConsumerInstance
-from bridge.consumers.records import record_size
 from bridge.dialects import DIALECTS
 from bridge.errors import BridgeError, ErrorKind
 from bridge.http import (
@@ -30,7 +29,6 @@ from bridge.metrics import METRICS
 from bridge.propagation import challenged, instance_owner, kafka_identity
 from bridge.services import SERVICES
 from bridge.tracing import TRACING
-from bridge_codecs import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -239,12 +237,10 @@ async def _respond_with_records(
         handout = await instance.read(
             instance.config.request_timeout_ms if timeout_ms is None else timeout_ms,
             limit if max_bytes is None else min(max_bytes, limit),
+            DIALECTS[response_type.version].records_body,
         )
-        read.received(handout.records)
-    body = DIALECTS[response_type.version].records_body(handout.records)
-    response = web.Response(
-        body=jsontext.dumps(body), headers={"Content-Type": response_type.content_type}
-    )
+        read.received(handout.taken)
+    response = web.Response(body=handout.body, headers={"Content-Type": response_type.content_type})
     try:
         await response.prepare(request)
         await response.write_eof()
@@ -253,11 +249,9 @@ async def _respond_with_records(
             "consumer %s/%s: client went away; %d records will be read again",
             instance.config.group,
             instance.config.name,
-            len(handout.records),
+            len(handout.taken),
         )
         instance.give_back(handout)
         return response
-    request.app[METRICS].consumed(
-        instance.config.format, len(handout.taken), sum(map(record_size, handout.taken))
-    )
+    request.app[METRICS].consumed(instance.config.format, len(handout.taken), handout.size)
     return response

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bridge.codec_registry import UnknownFormatError
 from bridge.consumers.config import DEFAULT_FORMAT
-from bridge.consumers.records import decode_records, record_size
+from bridge.consumers.records import record_size, render_records
 from bridge.dialects import DIALECTS
 from bridge.errors import BridgeError, ErrorKind
 from bridge.http import path_partition, query_int, record_response_type
@@ -19,7 +19,6 @@ from bridge.metrics import METRICS
 from bridge.negotiation import requested_format
 from bridge.services import SERVICES
 from bridge.tracing import TRACING
-from bridge_codecs import jsontext
 
 _INT32_MAX = 2**31 - 1
 #: v2 reads without `count` return up to this many records.
@@ -55,16 +54,15 @@ async def _read(request: web.Request, *, default_count: int, waits: bool) -> web
         records = await services.partition_reader.read(
             topic, partition, offset, count=count, max_bytes=max_bytes, timeout_ms=timeout_ms
         )
-        decoded = await decode_records(codec, records)
-        read.received(decoded.records)
-    if decoded.failure is not None and not decoded.records:
-        raise decoded.failure
-    delivered = records[: len(decoded.records)]
+        rendered = await render_records(
+            codec, records, DIALECTS[response_type.version].records_body
+        )
+        delivered = records[: rendered.count]
+        read.received(delivered)
+    if rendered.failure is not None and not delivered:
+        raise rendered.failure
     request.app[METRICS].consumed(fmt, len(delivered), sum(map(record_size, delivered)))
-    body = DIALECTS[response_type.version].records_body(decoded.records)
-    return web.Response(
-        body=jsontext.dumps(body), headers={"Content-Type": response_type.content_type}
-    )
+    return web.Response(body=rendered.body, headers={"Content-Type": response_type.content_type})
 
 
 async def read_messages(request: web.Request) -> web.Response:
