@@ -21,6 +21,10 @@ from bridge.kafka.identity_clients import KafkaIdentity, refusal, with_identity
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
+#: Unless kafka.consumer.fetch.max.wait.ms says otherwise: how long the broker may hold a
+#: fetch for a drained partition. Kafka's 500 ms default makes the other partitions' records
+#: wait behind it; a read answers from what is buffered, so a short hold is cheap.
+FETCH_MAX_WAIT_MS = 100
 
 _DEFAULT_MAX_POLL_RECORDS = 500
 _DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000
@@ -108,6 +112,7 @@ class ConsumerRegistry:
         kwargs = self._kwargs if identity is None else with_identity(self._kwargs, identity)
         consumer = AIOKafkaConsumer(
             **{
+                "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
                 **kwargs,
                 "client_id": f"{base_client_id}-{config.name}",
                 "group_id": config.group,

@@ -46,8 +46,14 @@ class KafkaConfigError(ValueError):
     """A passthrough property that the Kafka client does not take, or a bad value for it."""
 
 
+#: Integer parameters whose aiokafka default is None, so their type can't be read off it.
+_INT_WITHOUT_DEFAULT = frozenset({"max_poll_records", "rebalance_timeout_ms"})
+
+
 def _convert(prop: str, raw: str, default: Any) -> Any:
     text = raw.strip()
+    if default is None and prop.replace(".", "_") in _INT_WITHOUT_DEFAULT:
+        default = 0
     if isinstance(default, bool):
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
