@@ -112,7 +112,12 @@ class ProducePipeline:
             raise BridgeError(ErrorKind.UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
 
     async def _check_partitions(self, request: ProduceRequest) -> None:
-        wanted = {int(r["partition"]) for r in request.records if r.get("partition") is not None}
+        numbered = [
+            (index, number)
+            for index, record in enumerate(request.records)
+            if (number := record.get("partition")) is not None
+        ]
+        wanted = {int(number) for _, number in numbered}
         if request.partition is not None:
             wanted.add(request.partition)
         try:
@@ -123,9 +128,8 @@ class ProducePipeline:
             raise
         if request.partition is not None:
             topic.partition(request.partition)
-        for index, record in enumerate(request.records):
-            number = record.get("partition")
-            if number is not None and not topic.has_partition(number):
+        for index, number in numbered:
+            if not topic.has_partition(number):
                 raise BridgeError(
                     ErrorKind.PARTITION_NOT_FOUND,
                     f"records[{index}]: partition {number} of topic '{topic.name}' not found "
@@ -167,30 +171,42 @@ class ProducePipeline:
     ) -> list[OutgoingRecord]:
         problems: list[str] = []
         outgoing: list[OutgoingRecord] = []
+        # One plain pass: this runs for every record of every request.
+        encode_key = keys.encode if keys is not None else None
+        encode_value = values.encode if values is not None else None
+        path_partition = request.partition
         for index, record in enumerate(request.records):
             before = len(problems)
-            encoded: dict[str, bytes | None] = {"key": None, "value": None}
-            for side, serializer in (("key", keys), ("value", values)):
-                data = record.get(side)
-                if data is None or serializer is None:
-                    continue
+            key = value = None
+            data = record.get("key")
+            if data is not None and encode_key is not None:
                 try:
-                    encoded[side] = serializer.encode(data)
+                    key = encode_key(data)
                 except CodecError as exc:
-                    problems.append(f"records[{index}].{side}: {exc}")
-            if encoded["key"] is None and encoded["value"] is None and len(problems) == before:
+                    problems.append(f"records[{index}].key: {exc}")
+            data = record.get("value")
+            if data is not None and encode_value is not None:
+                try:
+                    value = encode_value(data)
+                except CodecError as exc:
+                    problems.append(f"records[{index}].value: {exc}")
+            if key is None and value is None and len(problems) == before:
                 problems.append(
                     f"records[{index}]: a record needs a key or a value "
                     "(a tombstone is a null value with a key)"
                 )
-            headers = _decode_headers(index, record.get("headers"), problems)
+            partition = path_partition
+            if partition is None and (number := record.get("partition")) is not None:
+                partition = int(number)  # JSON Schema counts 1.0 as an integer, Kafka not
+            timestamp = record.get("timestamp")
+            headers = record.get("headers")
             outgoing.append(
                 OutgoingRecord(
-                    key=encoded["key"],
-                    value=encoded["value"],
-                    partition=_integer(request.partition, record.get("partition")),
-                    timestamp_ms=_integer(record.get("timestamp")),
-                    headers=headers,
+                    key,
+                    value,
+                    partition,
+                    None if timestamp is None else int(timestamp),
+                    _decode_headers(index, headers, problems) if headers else (),
                 )
             )
         if problems:

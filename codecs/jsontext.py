@@ -1,20 +1,27 @@
 """Reading JSON text fast and exactly: orjson, except where it would lose digits.
 
 orjson reads an integer outside the 64-bit range as a float, silently dropping digits. Such
-a number has at least 19 digits, so only documents with a run that long take the exact (and
-slower) standard-library parser; a match inside a string merely costs speed. Request bodies
-and the `json` format both read JSON through here.
+a number has at least 19 digits, so only documents with a run of 19 ASCII digits take the
+exact (and slower) standard-library parser; a run inside a string or a fraction merely costs
+speed. Request bodies and the `json` format both read JSON through here.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, NoReturn
 
 import orjson
 
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+#: Every ASCII digit to "0", every other byte to a space: a run of digits survives as a run
+#: of "0". One `translate` and one `in` cost a tenth of the regular expression `[0-9]{19}`.
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def has_long_digit_run(document: bytes) -> bool:
+    """Whether `document` holds 19 ASCII digits in a row (where orjson could lose digits)."""
+    return _LONG_RUN in document.translate(_DIGITS_ONLY)
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -24,7 +31,7 @@ def _reject_constant(name: str) -> NoReturn:
 
 def loads(document: bytes) -> Any:
     """The parsed document; ValueError (or RecursionError) when it is not JSON."""
-    if _LONG_NUMBER.search(document) is None:
+    if not has_long_digit_run(document):
         return orjson.loads(document)
     return json.loads(document.decode("utf-8"), parse_constant=_reject_constant)
 

@@ -19,5 +19,5 @@ def test_integer_parameters_without_a_default_are_integers() -> None:
 
 
 def test_a_non_integer_for_them_is_a_configuration_error() -> None:
-    with pytest.raises(KafkaConfigError, match="max.poll.records"):
+    with pytest.raises(KafkaConfigError, match=r"max\.poll\.records"):
         client_kwargs(AIOKafkaConsumer, "kafka.consumer.", {"max.poll.records": "many"})
