@@ -11,17 +11,15 @@ The line carries its fields twice: in a readable message for the text log format
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import re
 import secrets
-import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bridge.metrics import CLIENT_CLOSED, route_label
+from bridge.metrics import answered, route_label
 from bridge.middlewares import REPORTED_ERROR
 from bridge.settings import Settings
 
@@ -67,23 +65,14 @@ def access_log_middleware(settings: Settings) -> Middleware:
         request[REQUEST_ID] = request_id_of(request)
         if not enabled:
             return await handler(request)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            status = CLIENT_CLOSED
-            raise
-        finally:
-            if access_logger.isEnabledFor(logging.INFO):
-                _log(request, status, (time.perf_counter() - started) * 1000)
+        return await answered(request, handler, _log_if_enabled)
 
     return access_log
+
+
+def _log_if_enabled(request: web.Request, status: int, seconds: float) -> None:
+    if access_logger.isEnabledFor(logging.INFO):
+        _log(request, status, seconds * 1000)
 
 
 def _log(request: web.Request, status: int, duration_ms: float) -> None:

@@ -52,11 +52,11 @@ def admission_middleware(settings: Settings) -> Middleware:
         nonlocal in_flight
         if request.path.rstrip("/") in ALWAYS_ADMITTED:
             return await handler(request)
-        if disabled and _api_of(request) in disabled:
+        api = _api_of(request) if disabled else None
+        if api in disabled:
             raise BridgeError(
                 ErrorKind.UNAVAILABLE,
-                f"The {_api_of(request)} API is switched off on this bridge "
-                f"(http.{_api_of(request)}.enabled=false)",
+                f"The {api} API is switched off on this bridge (http.{api}.enabled=false)",
             )
         if limit and in_flight >= limit:
             raise BridgeError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeAlias
 
 from aiohttp import web
@@ -40,6 +40,29 @@ UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 #: The status of a request whose client went away before it was answered (nginx's code).
 CLIENT_CLOSED = 499
+
+
+async def answered(
+    request: web.Request, handler: Handler, record: Callable[[web.Request, int, float], None]
+) -> web.StreamResponse:
+    """`handler(request)`, then `record(request, status, seconds)` with the status the client
+    got: an HTTP exception's, or CLIENT_CLOSED when the client left first."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = CLIENT_CLOSED
+        raise
+    finally:
+        record(request, status, time.perf_counter() - started)
+
+
 #: Long-polling reads wait seconds, so the buckets reach past the default read timeout.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -144,22 +167,11 @@ class Metrics:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = time.perf_counter()
-        status = 500
         self._in_flight += 1
         try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            status = CLIENT_CLOSED
-            raise
+            return await answered(request, handler, self._observe)
         finally:
             self._in_flight -= 1
-            self._observe(request, status, time.perf_counter() - started)
 
     def _observe(self, request: web.Request, status: int, elapsed: float) -> None:
         method = request.method if request.method in _METHODS else "other"
