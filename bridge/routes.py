@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -16,8 +18,13 @@ from bridge.handlers import (
     topics,
 )
 
+#: aiohttp's default `{name}` pattern refuses `{` and `}`, which group and instance names
+#: may hold; a segment is anything up to the next slash.
+_SEGMENT = re.compile(r"\{(\w+)\}")
 
-def _add(app: web.Application, method: str, path: str, handler: Handler) -> None:
+
+def _add(app: web.Application, method: str, template: str, handler: Handler) -> None:
+    path = _SEGMENT.sub(r"{\1:[^/]+}", template)
     # Clients (and the v1 reference's own examples) send paths with a trailing slash;
     # a redirect would lose a POST body, so both spellings are routes.
     app.router.add_route(method, path, handler)

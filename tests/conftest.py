@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import settings as hypothesis_settings
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
@@ -19,6 +20,12 @@ from bridge.embedded_broker import settings_for_embedded_broker
 from bridge.settings import Settings
 from tests.kafka_target import KafkaTarget, expects_apache_kafka, kafka_target
 from tests.schema_registry import running_registry
+
+# The suite draws the same examples on every run, so a red build is a change's doing and
+# reproduces; `HYPOTHESIS_PROFILE=explore` draws new ones to hunt for bugs (development.md).
+hypothesis_settings.register_profile("suite", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -722,6 +723,12 @@ async def test_generated_name_and_base_uri(bridge: BridgeClient) -> None:
     encoded = await json_of(response)
     assert encoded["base_uri"] == f"{origin}/consumers/{group}/instances/with%20space%2Bplus"
     created.append((encoded["base_uri"], instance_path(encoded["base_uri"])))
+    # Braces are legal in group and instance names (found by the body fuzzer).
+    braced_group = f"{group}{{x}}"
+    response = await post(bridge, f"/consumers/{quote(braced_group, safe='')}", {"name": "ö¹{"})
+    braced = await json_of(response)
+    assert braced["instance_id"] == "ö¹{", braced
+    created.append((braced["base_uri"], instance_path(braced["base_uri"])))
 
     # A null field takes its default (here: a generated name).
     response = await post(bridge, f"/consumers/{group}", {"name": None, "format": None})
