@@ -28,6 +28,8 @@ class ErrorKind(enum.Enum):
     CONSUMER_ALREADY_EXISTS = "consumer_already_exists"
     CONSUMER_ALREADY_SUBSCRIBED = "consumer_already_subscribed"
     SUBSCRIPTION_CONFLICT = "subscription_conflict"
+    #: A commit refused because the group rebalanced: the member lost its partitions.
+    GROUP_REBALANCED = "group_rebalanced"
     CONSUMER_FORMAT_MISMATCH = "consumer_format_mismatch"
     CONSUMER_NOT_SUBSCRIBED = "consumer_not_subscribed"
     PARTITION_NOT_ASSIGNED = "partition_not_assigned"

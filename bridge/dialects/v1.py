@@ -33,6 +33,7 @@ _CODES = MappingProxyType(
         ErrorKind.CONSUMER_ALREADY_EXISTS: (409, 40902),
         ErrorKind.SUBSCRIPTION_CONFLICT: (409, 40903),
         ErrorKind.CONSUMER_NOT_SUBSCRIBED: (409, 409),
+        ErrorKind.GROUP_REBALANCED: (409, 409),
         ErrorKind.BODY_TOO_LARGE: (413, 413),
         ErrorKind.UNSUPPORTED_MEDIA_TYPE: (415, 415),
         ErrorKind.TOO_MANY_CONSUMERS: (429, 429),
