@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from hypothesis import settings as hypothesis_settings
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
+from hypothesis import settings as hypothesis_settings
 
 from bridge.app import create_app
 from bridge.embedded_broker import settings_for_embedded_broker
