@@ -32,6 +32,7 @@ from benchmarks.jobs import ConsumeJob, PreloadJob, ProduceJob
 from benchmarks.scenarios import Scenario
 from benchmarks.stats import RunResult
 from bridge.kafka.client_config import consumer_kwargs, producer_kwargs
+from bridge.memory import TRIM_INTERVAL_S
 
 SIDES = ("bridge", "direct")
 _KIB_PER_MB = 1e6 / 1024
@@ -41,6 +42,10 @@ _KIB_PER_MB = 1e6 / 1024
 BACKLOG = 1.5
 #: Records per read of a bridge consumer unless kafka.consumer.max.poll.records says.
 _BRIDGE_MAX_POLL_RECORDS = 500
+#: The idle and after-load RSS are read this long after the bridge became ready and after
+#: the last load: long enough for one of its periodic memory releases (bridge/memory.py) to
+#: have run, so that the figure is the settled one, not wherever that cycle happened to be.
+SETTLE_S = TRIM_INTERVAL_S + 1
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class Runner:
         self.measured.code = code_state()
         await self.bridge.start()
         try:
-            await asyncio.sleep(1)
+            await asyncio.sleep(SETTLE_S)
             self._memory("idle", self.bridge.memory_kib()["VmRSS"])
             if any(s.consume for s in options.scenarios):
                 self.consume_topic = await self._preload(topics)
@@ -148,7 +153,7 @@ class Runner:
                         sides = self.measured.runs.setdefault(scenario.name, {})
                         sides.setdefault(side, []).append(result)
                         self._report(round_index, scenario, side, result)
-            await asyncio.sleep(2)
+            await asyncio.sleep(SETTLE_S)
             memory = self.bridge.memory_kib()
             self._memory("after_load", memory["VmRSS"])
             self._memory("peak", memory["VmHWM"])

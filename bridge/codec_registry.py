@@ -2,7 +2,10 @@
 
 Every format, built in or third party, comes from the `kafka_bridge.codecs` entry-point group.
 Entry points stay unloaded (import strings) until a request first names their format, so
-start-up imports no plugin code and a broken plugin takes down only its own format.
+start-up imports no plugin code (the schema formats and their registry client are several MB
+of a bridge's memory) and a broken plugin takes down only its own format: the first request
+for it logs why and is answered that the format is not available, and so is every later one.
+The request that loads a format waits for its import (avro: about 60 ms, once).
 """
 
 from __future__ import annotations
@@ -33,11 +36,14 @@ _OWN_DISTRIBUTION = "kafka-bridge"
 class UnknownFormatError(LookupError):
     """A format was asked for that no working plugin provides."""
 
-    def __init__(self, name: str, known: Sequence[str]) -> None:
+    def __init__(self, name: str, known: Sequence[str], reason: str | None = None) -> None:
         self.name = name
         self.known = list(known)
+        #: Why a format that was registered is not available (its plugin failed to load).
+        self.reason = reason
         listed = ", ".join(self.known) if self.known else "none"
-        super().__init__(f"embedded format {name!r} is not available; known formats: {listed}")
+        why = f": {reason}" if reason else ""
+        super().__init__(f"embedded format {name!r} is not available{why}; known formats: {listed}")
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,13 @@ class CodecRegistry:
         self._group = group
         self._entries: dict[str, _Entry] = {}
         self._instances: dict[str, Codec] = {}
+        #: Formats whose plugin failed to load -> what a client is told about it.
+        self._failed: dict[str, str] = {}
         self._discover()
 
     def names(self) -> list[str]:
-        """The formats that can be asked for: discovered, minus those that failed to load."""
+        """The formats that can be asked for: discovered (their plugins need not be imported
+        yet), minus those that failed to load."""
         return sorted(self._entries)
 
     def get(self, name: str) -> Codec:
@@ -76,13 +85,13 @@ class CodecRegistry:
         entry = self._entries.get(name)
         codec = self._load(entry) if entry is not None else None
         if codec is None:
-            raise UnknownFormatError(name, self.names())
+            raise UnknownFormatError(name, self.names(), self._failed.get(name))
         self._instances[name] = codec
         return codec
 
     def load_all(self) -> None:
-        """Load every discovered format now (at start-up), so that `names()` lists only
-        formats that work and a broken plugin is reported before the first request."""
+        """Load every discovered format now, so that `names()` lists only formats that work
+        (for tools and tests; the served bridge loads each format on first use)."""
         for name in list(self._entries):
             # A failure has been logged by `get` and its name dropped; carry on with the rest.
             with contextlib.suppress(UnknownFormatError):
@@ -149,7 +158,7 @@ class CodecRegistry:
                 )
             codec = loaded(self._context)
         except ImportError as exc:
-            del self._entries[entry.name]
+            self._drop(entry, "could not be imported")
             log.error(
                 "embedded format %r is unavailable: %s from distribution %s could not be "
                 "imported: %s; %s",
@@ -161,7 +170,7 @@ class CodecRegistry:
             )
             return None
         except Exception:
-            del self._entries[entry.name]
+            self._drop(entry, "failed to load")
             log.exception(
                 "embedded format %r is unavailable: loading %s from distribution %s failed",
                 entry.name,
@@ -170,6 +179,13 @@ class CodecRegistry:
             )
             return None
         return codec
+
+    def _drop(self, entry: _Entry, what_happened: str) -> None:
+        del self._entries[entry.name]
+        self._failed[entry.name] = (
+            f"its plugin ({entry.entry_point.value} from distribution {entry.distribution}) "
+            f"{what_happened}; the bridge's log says why"
+        )
 
 
 def _install_hint(entry: _Entry, exc: ImportError) -> str:

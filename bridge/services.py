@@ -58,8 +58,13 @@ async def kafka_services(app: web.Application) -> AsyncIterator[None]:
             codec_settings["schema.registry.url"] = settings.schema_registry_url
         codecs = CodecRegistry(CodecContext(settings=codec_settings))
         stack.push_async_callback(codecs.close)
-        codecs.load_all()
-        log.info("embedded formats available: %s", ", ".join(codecs.names()))
+        # Each format's plugin is imported when a request first names it (CodecRegistry):
+        # the schema formats and their registry client would cost several MB of memory
+        # in a bridge that never uses them.
+        log.info(
+            "embedded formats available (each loaded on first use): %s",
+            ", ".join(codecs.names()),
+        )
 
         metadata = ClusterMetadata(settings)
         stack.push_async_callback(metadata.close)

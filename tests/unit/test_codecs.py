@@ -440,6 +440,12 @@ def test_broken_plugin_is_logged_once_and_then_unknown(
             registry.get(BROKEN_FORMAT)
         assert BROKEN_FORMAT not in raised.value.known
         assert PLUGIN_FORMAT in raised.value.known
+        # What the client is told, every time: the format is registered but its plugin broke.
+        assert str(raised.value).startswith(
+            f"embedded format '{BROKEN_FORMAT}' is not available: its plugin "
+            f"({BROKEN_ENTRY_POINT} from distribution {PLUGIN_DISTRIBUTION}) could not be "
+            "imported; the bridge's log says why; known formats: "
+        )
 
     [record] = errors(caplog)
     message = record.getMessage()
@@ -482,6 +488,8 @@ def test_construction_failures_are_isolated_and_logged_with_traceback(
 
     assert {"exploding", "notcodec"}.isdisjoint(registry.names())
     assert "echo" in registry.names()
+    with pytest.raises(UnknownFormatError, match=r"ExplodingCodec from distribution .* failed"):
+        registry.get("exploding")
     by_format = {r.args[0]: r for r in errors(caplog) if isinstance(r.args, tuple)}
     assert set(by_format) == {"exploding", "notcodec"}
     assert by_format["exploding"].exc_info is not None
