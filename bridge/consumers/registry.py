@@ -105,7 +105,8 @@ class ConsumerRegistry:
         except UnknownFormatError as exc:
             raise BridgeError(
                 ErrorKind.INVALID_CONSUMER_CONFIG,
-                f"format: {config.format!r} is not an available format; known formats: "
+                f"format: {config.format!r} is not an available format"
+                f"{f' ({exc.reason})' if exc.reason else ''}; known formats: "
                 f"{', '.join(exc.known)}",
             ) from None
         base_client_id = self._kwargs.get("client_id", "kafka-bridge")
@@ -181,14 +182,19 @@ class ConsumerRegistry:
         interval_s = min(timeout_s / 4, _MAX_EXPIRY_CHECK_S)
         while True:
             await asyncio.sleep(interval_s)
-            now = time.monotonic()
-            for key, instance in list(self._instances.items()):
-                if instance.lock.locked() or now - instance.last_used <= timeout_s:
-                    continue
-                del self._instances[key]
-                self._owners.pop(key, None)
-                log.info("consumer %s/%s expired after %.0f s idle", *key, timeout_s)
-                self._close_in_background(instance)
+            # In a function of its own: a loop variable here would keep the last instance
+            # looked at (its consumer and fetched records) alive through the sleep.
+            self._expire_idle_now(timeout_s)
+
+    def _expire_idle_now(self, timeout_s: float) -> None:
+        now = time.monotonic()
+        for key, instance in list(self._instances.items()):
+            if instance.lock.locked() or now - instance.last_used <= timeout_s:
+                continue
+            del self._instances[key]
+            self._owners.pop(key, None)
+            log.info("consumer %s/%s expired after %.0f s idle", *key, timeout_s)
+            self._close_in_background(instance)
 
     def _close_in_background(self, instance: ConsumerInstance) -> None:
         task = asyncio.create_task(self._close_logged(instance))

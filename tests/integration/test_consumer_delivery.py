@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
 
 from bridge.app import create_app
+from bridge.services import SERVICES
 from bridge.settings import Settings
 from tests.conftest import BridgeClient, NewTopicFactory
 from tests.integration.consumer_helpers import (
@@ -370,6 +373,25 @@ async def test_idle_instance_expires_and_busy_one_does_not(
     # The expired name is free again.
     assert await create_consumer(client, group, {"name": "idle"}) == idle
     await delete(client, busy)
+
+
+async def test_a_deleted_instance_is_freed(
+    bridge_settings: Settings, aiohttp_client: AiohttpClient
+) -> None:
+    # The expiry task once kept the last instance it had looked at, with its consumer and
+    # fetched records, alive for as long as it slept.
+    settings = dataclasses.replace(bridge_settings, consumer_instance_timeout_ms=1_000)
+    client = await aiohttp_client(create_app(settings))
+    group = unique_group()
+    path = await create_consumer(client, group, {"name": "freed"})
+    async with client.app[SERVICES].consumers.use(group, "freed") as instance:
+        freed = weakref.ref(instance)
+    del instance
+    await asyncio.sleep(0.6)  # the expiry check (every 0.25 s here) has looked at it
+    await delete(client, path)
+    await asyncio.sleep(0.6)
+    gc.collect()
+    assert freed() is None, gc.get_referrers(freed())
 
 
 async def test_instance_cap(bridge_settings: Settings, aiohttp_client: AiohttpClient) -> None:
