@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge.access_log import access_log_middleware, echo_request_id
+from bridge.access_log import echo_request_id, request_middleware
 from bridge.auth import auth_middleware
 from bridge.cors import add_cors_headers, cors_middleware
 from bridge.limits import admission_middleware
@@ -18,21 +18,24 @@ from bridge.tracing import tracing_lifecycle, tracing_middlewares
 
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
+    cors = bool(settings.cors_allowed_origins)
     app = web.Application(
-        # Outermost first. The access log (and request id) and the metrics come before the
+        # Outermost first. The request id, the metrics and the access log come before the
         # errors, so they see the status the client gets, whichever way the response leaves.
         # Errors: every BridgeError below becomes the dialect's envelope.
         # CORS: refuses other origins and answers preflights before authentication, since
         # browsers send them without credentials; its headers go on every response, error
         # envelopes and 401s included, through on_response_prepare (add_cors_headers).
         # Authentication before admission: an unauthenticated client takes no in-flight slot.
+        # A feature that is off (tracing, CORS, authentication) is left out of the chain:
+        # each middleware costs every request a coroutine call.
         middlewares=[
-            access_log_middleware(settings),
+            request_middleware(settings, metrics),
             *tracing_middlewares(settings),  # the server span: none when tracing is off
-            metrics.middleware,
             error_middleware,
-            cors_middleware(settings),
-            auth_middleware(settings),  # reads the credential files: AuthConfigError
+            *([cors_middleware(settings)] if cors else []),
+            # Reads the credential files: AuthConfigError.
+            *([auth_middleware(settings)] if settings.auth_type != "none" else []),
             admission_middleware(settings),
             negotiation_middleware,
         ],
@@ -41,7 +44,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     metrics.watch_app(app)
-    app.on_response_prepare.append(add_cors_headers)
+    if cors:
+        app.on_response_prepare.append(add_cors_headers)
     app.on_response_prepare.append(echo_request_id)
     # Tracing first: the produce pipeline takes it, and it flushes after the Kafka clients close.
     app.cleanup_ctx.append(tracing_lifecycle(settings))
@@ -56,7 +60,7 @@ def create_management_app(api_app: web.Application) -> web.Application:
     """/metrics, /healthy and /ready for the management port, sharing `api_app`'s services
     and metrics. Start it after the API app: it takes the services the API app opened."""
     settings = api_app[SETTINGS]
-    app = web.Application(middlewares=[access_log_middleware(settings), error_middleware])
+    app = web.Application(middlewares=[request_middleware(settings), error_middleware])
     app[SETTINGS] = settings
     app[METRICS] = api_app[METRICS]
     app.on_response_prepare.append(echo_request_id)

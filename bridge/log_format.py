@@ -3,19 +3,31 @@ access logger, configured once at start-up by `configure_logging`.
 
 A JSON line is one object: `time` (ISO 8601, UTC), `level`, `logger`, `message`, then every
 structured extra the call passed (`extra={...}`), and `exception` when there is one.
+
+Access lines come once per request, so what each costs matters: both formats render the
+time of a second once, and `BatchingStreamHandler` writes access lines logged on the event
+loop in batches rather than with a system call each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime
-from typing import Any
+import time
+from collections.abc import Collection
+from typing import Any, TextIO
 
 import orjson
 
 from bridge.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+ACCESS_LOGGER = "bridge.access"
+
+#: How long a batched line may wait to be written, in seconds.
+FLUSH_INTERVAL_S = 0.1
+#: A batch is written at once when this many lines wait.
+MAX_PENDING_LINES = 256
 
 #: What every LogRecord has; anything else on a record came from `extra`.
 _STANDARD_ATTRIBUTES = frozenset(
@@ -32,14 +44,43 @@ def _fallback(value: Any) -> str:
     return repr(value)
 
 
+class TextFormatter(logging.Formatter):
+    """`logging.Formatter` that renders the date and time of each second once."""
+
+    def __init__(self, fmt: str = TEXT_FORMAT) -> None:
+        super().__init__(fmt)
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second, text = self._second  # one tuple: formatters may be shared between threads
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = (second, text)
+        msec_format = self.default_msec_format
+        return text if msec_format is None else msec_format % (text, record.msecs)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")
+
+    def _utc_time(self, record: logging.LogRecord) -> str:
+        second, text = self._second
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "time": self._utc_time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -60,15 +101,89 @@ class JsonFormatter(logging.Formatter):
         return line.decode()
 
 
+class BatchingStreamHandler(logging.StreamHandler[TextIO]):
+    """A stream handler that writes the lines of the `batched` loggers, when logged on a
+    running event loop, in batches: at most FLUSH_INTERVAL_S after the first of them, or once
+    MAX_PENDING_LINES wait.
+
+    Any other line, a line logged outside an event loop (another thread, start-up), and
+    `flush()` write what waits first and then at once, so lines keep their order and
+    warnings are never late. `logging.shutdown`, which the interpreter runs at exit (after
+    a graceful shutdown too), flushes: nothing is lost when the process exits.
+    """
+
+    def __init__(self, batched: Collection[str], stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self._batched = frozenset(batched)
+        self._pending: list[str] = []
+        #: The loop a flush is scheduled on; None: none is.
+        self._flush_on: asyncio.AbstractEventLoop | None = None
+        #: The newest waiting record, for `handleError` should the batch fail to write.
+        self._newest: logging.LogRecord | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line + self.terminator)
+        self._newest = record
+        if record.name in self._batched and len(self._pending) < MAX_PENDING_LINES:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                if self._flush_on is not loop:
+                    self._flush_on = loop
+                    loop.call_later(FLUSH_INTERVAL_S, self._timed_flush)
+                return
+        self._write_pending()
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write_pending()
+        finally:
+            self.release()
+
+    def _timed_flush(self) -> None:
+        self.acquire()
+        try:
+            self._flush_on = None
+            self._write_pending()
+        finally:
+            self.release()
+
+    def _write_pending(self) -> None:
+        """Write the waiting lines in one go; the caller holds the lock."""
+        text = "".join(self._pending)
+        self._pending.clear()
+        try:
+            if text:
+                self.stream.write(text)
+            if self.stream and hasattr(self.stream, "flush"):
+                self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            if self._newest is not None:
+                self.handleError(self._newest)
+
+
 def formatter_for(log_format: str) -> logging.Formatter:
-    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
 def configure_logging(settings: Settings) -> None:
     """The root logger writes to stderr in the configured format and level."""
-    handler = logging.StreamHandler()
+    # Neither format shows the process or the thread: records that do not look them up
+    # spare every line a getpid() system call and two look-ups.
+    logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
+    handler = BatchingStreamHandler(batched={ACCESS_LOGGER})
     handler.setFormatter(formatter_for(settings.log_format))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     if settings.access_log:
         # `log.access` alone decides about access lines; a quieter level must not drop them.
-        logging.getLogger("bridge.access").setLevel(logging.INFO)
+        logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)

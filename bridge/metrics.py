@@ -1,5 +1,6 @@
-"""The bridge's Prometheus metrics: one registry per app, the middleware that times requests,
-the record counters the handlers feed, and the gauges read at scrape time.
+"""The bridge's Prometheus metrics: one registry per app, the request series (fed by the
+middleware that times requests, `bridge.access_log.request_middleware`), the record counters
+the handlers feed, and the gauges read at scrape time.
 
 Each app owns its registry (never the process-global default), so the many apps a test
 process builds do not collide. Request series are labelled by route template, never by raw
@@ -10,12 +11,10 @@ costs a dict look-up, a counter increment and a histogram observation.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -40,27 +39,6 @@ UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 #: The status of a request whose client went away before it was answered (nginx's code).
 CLIENT_CLOSED = 499
-
-
-async def answered(
-    request: web.Request, handler: Handler, record: Callable[[web.Request, int, float], None]
-) -> web.StreamResponse:
-    """`handler(request)`, then `record(request, status, seconds)` with the status the client
-    got: an HTTP exception's, or CLIENT_CLOSED when the client left first."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except asyncio.CancelledError:
-        status = CLIENT_CLOSED
-        raise
-    finally:
-        record(request, status, time.perf_counter() - started)
 
 
 #: Long-polling reads wait seconds, so the buckets reach past the default read timeout.
@@ -126,7 +104,8 @@ class Metrics:
         )
         self._request_children: dict[tuple[object, str, int, int], _RequestChildren] = {}
         self._record_children: dict[tuple[str, str], _RecordChildren] = {}
-        self._in_flight = 0
+        #: Requests being served now.
+        self.in_flight = 0
         self._app: web.Application | None = None
         self._servers: list[web.Server] = []
         registry.register(_LiveGauges(self))
@@ -163,17 +142,10 @@ class Metrics:
         children[0].inc(records)
         children[1].inc(size)
 
-    # --- requests
+    # --- requests (timed by `bridge.access_log.request_middleware`, which keeps `in_flight`)
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        self._in_flight += 1
-        try:
-            return await answered(request, handler, self._observe)
-        finally:
-            self._in_flight -= 1
-
-    def _observe(self, request: web.Request, status: int, elapsed: float) -> None:
+    def observe(self, request: web.Request, status: int, elapsed: float) -> None:
+        """Count an answered request: its status, and the seconds it took."""
         method = request.method if request.method in _METHODS else "other"
         negotiated = request.get(CONTEXT)
         version = negotiated.dialect.version if negotiated is not None else 0
@@ -196,7 +168,7 @@ class Metrics:
     # --- read at scrape time
 
     def live_values(self) -> Iterator[tuple[str, str, float]]:
-        yield "http_requests_in_flight", "HTTP requests being served", self._in_flight
+        yield "http_requests_in_flight", "HTTP requests being served", self.in_flight
         if self._servers:
             connections = sum(len(server.connections) for server in self._servers)
             yield "http_connections", "Open HTTP connections", connections

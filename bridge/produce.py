@@ -52,11 +52,19 @@ class ProduceRequest:
             partition=partition,
             embedded_format=embedded_format,
             records=body["records"],
-            key_schema=SchemaSpec(body.get("key_schema"), _integer(body.get("key_schema_id"))),
-            value_schema=SchemaSpec(
-                body.get("value_schema"), _integer(body.get("value_schema_id"))
-            ),
+            key_schema=_schema_spec(body.get("key_schema"), body.get("key_schema_id")),
+            value_schema=_schema_spec(body.get("value_schema"), body.get("value_schema_id")),
         )
+
+
+#: The SchemaSpec of a request that names no schema: most do, so they share one.
+_NO_SCHEMA = SchemaSpec()
+
+
+def _schema_spec(schema: str | None, schema_id: float | None) -> SchemaSpec:
+    if schema is None and schema_id is None:
+        return _NO_SCHEMA
+    return SchemaSpec(schema, _integer(schema_id))
 
 
 @dataclass(frozen=True)
@@ -217,8 +225,10 @@ class ProducePipeline:
             )
         return outgoing
 
-    async def prepare(self, request: ProduceRequest) -> tuple[list[OutgoingRecord], ProduceResult]:
-        """Check and encode the whole request; the result carries the schema ids only."""
+    async def prepare(
+        self, request: ProduceRequest
+    ) -> tuple[list[OutgoingRecord], int | None, int | None]:
+        """Check and encode the whole request: the records, and the key and value schema ids."""
         if not request.records:
             raise BridgeError(ErrorKind.INVALID_BODY, "records may not be empty")
         codec = self.codec(request.embedded_format)
@@ -226,10 +236,10 @@ class ProducePipeline:
         keys = await self._serializer(codec, request, is_key=True)
         values = await self._serializer(codec, request, is_key=False)
         outgoing = self._encode(request, keys, values)
-        return outgoing, ProduceResult(
-            deliveries=(),
-            key_schema_id=keys.schema_id if keys else None,
-            value_schema_id=values.schema_id if values else None,
+        return (
+            outgoing,
+            keys.schema_id if keys else None,
+            values.schema_id if values else None,
         )
 
     async def produce(
@@ -237,7 +247,7 @@ class ProducePipeline:
     ) -> ProduceResult:
         """Produce with `producer` (a caller's own, under principal propagation) or else the
         shared one."""
-        outgoing, prepared = await self.prepare(request)
+        outgoing, key_schema_id, value_schema_id = await self.prepare(request)
         producer = self._producer if producer is None else producer
         with self._tracing.producing(request.topic, request.partition, outgoing) as send:
             deliveries = await producer.send_all(request.topic, send.records)
@@ -245,8 +255,8 @@ class ProducePipeline:
         written = [r for r, d in zip(outgoing, deliveries, strict=True) if d.error is None]
         return ProduceResult(
             deliveries,
-            prepared.key_schema_id,
-            prepared.value_schema_id,
+            key_schema_id,
+            value_schema_id,
             written=len(written),
             written_bytes=_payload_bytes(written),
         )
@@ -255,7 +265,7 @@ class ProducePipeline:
         self, request: ProduceRequest, producer: SharedProducer | None = None
     ) -> ProduceResult:
         """Hand the records over without awaiting acknowledgements; the result counts them."""
-        outgoing, _ = await self.prepare(request)
+        outgoing, _, _ = await self.prepare(request)
         producer = self._producer if producer is None else producer
         with self._tracing.producing(request.topic, request.partition, outgoing) as send:
             await producer.send_nowait(request.topic, send.records)

@@ -28,18 +28,21 @@ async def _produce(request: web.Request, partition: int | None) -> web.Response:
         embedded_format=ctx.body_type.embedded_format or DEFAULT_FORMAT,
         body=body,
     )
-    pipeline = request.app[SERVICES].produce
+    services = request.app[SERVICES]
+    pipeline = services.produce
     metrics = request.app[METRICS]
-    if query_flag(request, "async"):
+    nowait = query_flag(request, "async")
+    send = pipeline.produce_nowait if nowait else pipeline.produce
+    if services.identity_producers is None:
+        # No principal propagation: the shared producer, without the context of
+        # `request_producer`, which would cost every request more than it does.
+        result = await send(produce_request)
+    else:
         async with request_producer(request) as producer:
-            handed_over = await pipeline.produce_nowait(produce_request, producer)
-        metrics.produced(
-            produce_request.embedded_format, handed_over.written, handed_over.written_bytes
-        )
-        return no_content()
-    async with request_producer(request) as producer:
-        result = await pipeline.produce(produce_request, producer)
+            result = await send(produce_request, producer)
     metrics.produced(produce_request.embedded_format, result.written, result.written_bytes)
+    if nowait:
+        return no_content()
     failures = [d.error for d in result.deliveries if d.error is not None]
     if failures and len(failures) == len(result.deliveries):
         # Nothing was written: the request as a whole failed, retriable or not.

@@ -24,13 +24,11 @@ from bridge.errors import BridgeError, ErrorKind
 from bridge.kafka.client_config import producer_kwargs
 from bridge.kafka.failures import kafka_call, kafka_failure
 from bridge.kafka.health import BrokerHealth
+from bridge.kafka.send_watch import Outcome, SendWatch
 from bridge.kafka.starter import FIRST_ATTEMPT_S, START_WAIT_S, ClientStarter
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
-
-#: While acknowledgements are outstanding this long, ask whether Kafka is still there.
-_ACK_CHECK_S = 1.0
 
 
 # Not frozen, though never changed: a frozen dataclass's __init__ sets each field through
@@ -60,6 +58,7 @@ class SharedProducer:
         self._kwargs = producer_kwargs(settings)
         self._timeout_s = settings.produce_timeout_ms / 1000
         self._health = health
+        self._watch = SendWatch(self._timeout_s, health)
         self._producer: AIOKafkaProducer | None = None
         #: Set when started in the background; requests wait (bounded) for it.
         self._starter: ClientStarter | None = None
@@ -93,6 +92,7 @@ class SharedProducer:
         await self._starter.first_attempt(FIRST_ATTEMPT_S)
 
     async def close(self) -> None:
+        await self._watch.close()
         if self._starter is not None:
             await self._starter.close()
         if self._producer is not None:
@@ -143,6 +143,11 @@ class SharedProducer:
         )
         return sent
 
+    def _ready_now(self) -> bool:
+        """Kafka answers and the producer has started: `_ready` would return at once."""
+        health, starter = self._health, self._starter
+        return (health is None or health.reachable) and (starter is None or starter.started)
+
     async def _ready(self, doing: str) -> None:
         """Raise a retriable BridgeError at once while Kafka is away or the producer has not
         reached it yet; nothing is queued then."""
@@ -151,45 +156,57 @@ class SharedProducer:
         if self._starter is not None:
             await self._starter.wait(min(START_WAIT_S, self._timeout_s), doing)
 
-    async def _acknowledged(self, futures: list[asyncio.Future[object]]) -> bool:
-        """Wait for every acknowledgement; False as soon as Kafka is found gone."""
+    async def _acknowledged(self, futures: list[asyncio.Future[object]]) -> None:
+        """Wait for every acknowledgement (the watch bounds the wait)."""
         # The records of one batch are acknowledged together: waiting for each unfinished
-        # future in turn waits about once per batch, and puts no callback on every future.
+        # future in turn waits about once per batch. Awaited directly: a wait with a time-out
+        # of its own would cost a timer per request.
         for future in futures:
-            while not future.done():
-                await asyncio.wait((future,), timeout=_ACK_CHECK_S)
-                if (
-                    not future.done()
-                    and self._health is not None
-                    and not await self._health.check()
-                ):
-                    return False
+            if future.done():
+                continue
+            try:
+                await future
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not future.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # aiokafka cancelled the record's future: its delivery reports that
+            except Exception:  # the record's failure: its delivery reports it
+                pass
         if futures and self._health is not None:
             self._health.saw_answer()
-        return True
 
     async def send_all(self, topic: str, records: Sequence[OutgoingRecord]) -> list[Delivery]:
         """Send the records together and report each one's outcome."""
-        try:
-            await self._ready("producing")
-        except BridgeError as exc:
-            return [Delivery(error=exc)] * len(records)
+        if not self._ready_now():
+            try:
+                await self._ready("producing")
+            except BridgeError as exc:
+                return [Delivery(error=exc)] * len(records)
         futures: list[asyncio.Future[object]] = []
-        reachable = True
+        outcome: Outcome | None = None
+        wait = self._watch.start()
         try:
-            async with asyncio.timeout(self._timeout_s):
-                futures = await self._enqueue(topic, records)
-                reachable = await self._acknowledged(futures)
-        except TimeoutError:
-            pass
+            futures = await self._enqueue(topic, records)
+            self._watch.acknowledging(wait)
+            await self._acknowledged(futures)
+        except asyncio.CancelledError:
+            outcome = wait.cut_short()
+            if outcome is None:
+                raise
+        finally:
+            self._watch.stop(wait)
+        reachable = outcome is not Outcome.UNREACHABLE
         deliveries = [self._delivery(f, reachable) for f in futures]
-        not_sent = Delivery(
-            error=BridgeError(
-                ErrorKind.KAFKA_RETRIABLE,
-                f"not sent: Kafka did not answer within {self._timeout_s:g} s",
+        if len(deliveries) < len(records):
+            not_sent = Delivery(
+                error=BridgeError(
+                    ErrorKind.KAFKA_RETRIABLE,
+                    f"not sent: Kafka did not answer within {self._timeout_s:g} s",
+                )
             )
-        )
-        return deliveries + [not_sent] * (len(records) - len(deliveries))
+            deliveries += [not_sent] * (len(records) - len(deliveries))
+        return deliveries
 
     def _not_acknowledged(self, reachable: bool) -> Delivery:
         if reachable:
@@ -200,7 +217,7 @@ class SharedProducer:
         return Delivery(error=BridgeError(ErrorKind.KAFKA_RETRIABLE, message))
 
     def _delivery(self, future: asyncio.Future[object], reachable: bool = True) -> Delivery:
-        if not future.done():
+        if not future.done() or future.cancelled():
             return self._not_acknowledged(reachable)
         exc = future.exception()
         if exc is not None:

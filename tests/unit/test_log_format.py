@@ -1,19 +1,29 @@
 """The JSON log format: one parseable object per line, with the structured extras and the
-exception text; and `configure_logging` choosing the format and level."""
+exception text; `configure_logging` choosing the format and level; times rendered as the
+standard formatter renders them; and access lines written in batches without losing any or
+changing their order."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 
-from bridge.log_format import JsonFormatter, configure_logging
+from bridge.log_format import (
+    FLUSH_INTERVAL_S,
+    MAX_PENDING_LINES,
+    BatchingStreamHandler,
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+)
 from bridge.settings import Settings
 
 
@@ -82,10 +92,12 @@ def test_exceptions_and_line_breaks_stay_inside_the_one_line() -> None:
 def restored_logging() -> Iterator[None]:
     root, access = logging.getLogger(), logging.getLogger("bridge.access")
     handlers, level, access_level = root.handlers[:], root.level, access.level
+    flags = (logging.logProcesses, logging.logThreads, logging.logMultiprocessing)
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
     access.setLevel(access_level)
+    logging.logProcesses, logging.logThreads, logging.logMultiprocessing = flags
 
 
 @pytest.mark.usefixtures("restored_logging")
@@ -107,3 +119,68 @@ def test_configure_logging_picks_format_and_level(capsys: pytest.CaptureFixture[
     logging.getLogger("bridge.test").info("plain %s", "text")
     err = capsys.readouterr().err
     assert err.rstrip().endswith(" INFO bridge.test plain text")
+
+
+def test_times_match_the_standard_rendering() -> None:
+    record = logging.LogRecord("bridge.test", logging.INFO, __file__, 1, "m", (), None)
+    for created in (1_700_000_000.0, 1_700_000_000.999, 1_700_000_001.5, 1_700_000_000.25):
+        record.created = created
+        record.msecs = int((created - int(created)) * 1000) + 0.0
+        assert TextFormatter().formatTime(record) == logging.Formatter().formatTime(record)
+        expected = (
+            datetime.fromtimestamp(int(created), UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            + f".{int(record.msecs):03d}Z"
+        )
+        assert orjson.loads(JsonFormatter().format(record))["time"] == expected
+
+
+class Writes(io.StringIO):
+    """A stream that remembers each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def batching_handler() -> tuple[BatchingStreamHandler, Writes]:
+    stream = Writes()
+    handler = BatchingStreamHandler({"bridge.access"}, stream)
+    handler.setFormatter(TextFormatter("%(name)s %(message)s"))
+    return handler, stream
+
+
+def line(handler: logging.Handler, logger: str, message: str) -> None:
+    handler.handle(logging.LogRecord(logger, logging.INFO, __file__, 1, message, (), None))
+
+
+async def test_access_lines_on_the_loop_are_written_together_soon_after() -> None:
+    handler, stream = batching_handler()
+    for n in range(3):
+        line(handler, "bridge.access", f"request {n}")
+    assert stream.getvalue() == ""
+    await asyncio.sleep(FLUSH_INTERVAL_S * 2)
+    assert stream.writes == ["".join(f"bridge.access request {n}\n" for n in range(3))]
+    # A full batch does not wait for the timer.
+    for _ in range(MAX_PENDING_LINES):
+        line(handler, "bridge.access", "x")
+    assert stream.getvalue().count("\n") == 3 + MAX_PENDING_LINES
+
+
+async def test_other_lines_and_flush_write_what_waits_first() -> None:
+    handler, stream = batching_handler()
+    line(handler, "bridge.access", "first")
+    line(handler, "bridge.kafka", "second")
+    assert stream.getvalue() == "bridge.access first\nbridge.kafka second\n"
+    line(handler, "bridge.access", "third")
+    handler.flush()  # what logging.shutdown does at exit
+    assert stream.getvalue().endswith("bridge.access third\n")
+
+
+def test_access_lines_off_the_loop_are_written_at_once() -> None:
+    handler, stream = batching_handler()
+    line(handler, "bridge.access", "from start-up or a thread")
+    assert stream.getvalue() == "bridge.access from start-up or a thread\n"
