@@ -7,6 +7,13 @@ response stay at the head of `_pending` for the next read, so `max_bytes` never 
 Callers hold `lock` around every request, which serialises an instance's requests; the
 rebalance listener and the periodic auto-commit are the things that run beside them; the
 listener bumps `_generation` when it takes records away, so that a read in progress notices.
+
+Once a response has gone out, the instance prepares the next one in the background (under
+`lock`, like a request): it takes what aiokafka has buffered, without waiting, into
+`_pending` and writes the body of a read like the last one. The client parses its answer
+meanwhile, and the next read finds its body ready, unless anything changed `_pending` (that
+bumps `_generation`) or it asks for another dialect or `max_bytes`. Prepared records are
+only pending ones: never handed out, never committed.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ _FETCH_SLICE_S = 0.5
 _STALL_MARGIN_S = 0.5
 #: Bound on each call to Kafka that a request waits for (commits, seeks, offset look-ups).
 KAFKA_TIMEOUT_S = 15.0
+#: Bound on taking buffered records for the next response: it asks aiokafka not to wait,
+#: but a rebalance can hold the call, and with it the instance.
+_PREPARE_TIMEOUT_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -52,13 +62,27 @@ class CommittedOffset:
 class Handout:
     """The records one read hands out, and how to take them back if the response fails."""
 
-    #: The response body: the records as JSON, in the shape the read's writer gave them.
-    body: bytes
+    #: The response body in parts, to be written in order: the records as JSON, in the shape
+    #: the read's writer gave them.
+    parts: list[bytes]
     taken: list[KafkaRecord] = field(default_factory=list)
     #: The bytes of key and value of the records taken (what `max_bytes` counts).
     size: int = 0
     #: Each partition's handed-out offset before this read (None: nothing before).
     previous: dict[TopicPartition, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The next response, prepared in the background: good for a read with the same
+    writer and `max_bytes` while `_pending` has not changed (`generation`)."""
+
+    generation: int
+    write: RecordsWriter
+    max_bytes: int
+    taken: list[KafkaRecord]
+    size: int
+    parts: list[bytes]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -105,6 +129,8 @@ class ConsumerInstance:
         self._pattern: str | None = None
         self._assigned_manually = False
         self._auto_commit_task: asyncio.Task[None] | None = None
+        self._preparing: asyncio.Task[None] | None = None
+        self._prepared: _Prepared | None = None
         #: Set by each assignment of the group; cleared when subscribing anew.
         self.assignment_arrived = asyncio.Event()
 
@@ -249,8 +275,16 @@ class ConsumerInstance:
         while True:
             await self._fill(deadline)
             if not self._pending:
-                return Handout(b"[]")
+                return Handout([b"[]"])
             generation = self._generation
+            prepared, self._prepared = self._prepared, None
+            if (
+                prepared is not None
+                and prepared.generation == generation
+                and prepared.write == write  # a bound method: equal, not identical
+                and prepared.max_bytes == max_bytes
+            ):
+                return self._hand_out(prepared.taken, prepared.size, prepared.parts)
             taken, size = self._take(max_bytes)
             rendered = await render_records(self.codec, taken, write)
             if generation != self._generation:
@@ -260,7 +294,50 @@ class ConsumerInstance:
             if rendered.count < len(taken):  # the rest stays next in line
                 taken = taken[: rendered.count]
                 size = sum(map(record_size, taken))
-            return self._hand_out(taken, size, rendered.body)
+            return self._hand_out(taken, size, rendered.parts)
+
+    def prepare_next(self, max_bytes: int, write: RecordsWriter) -> None:
+        """A response went out: prepare the next read's in the background."""
+        if self.closing or (self._preparing is not None and not self._preparing.done()):
+            return
+        self._preparing = asyncio.create_task(
+            self._prepare(max_bytes, write),
+            name=f"next read {self.config.group}/{self.config.name}",
+        )
+
+    async def _prepare(self, max_bytes: int, write: RecordsWriter) -> None:
+        async with self.lock:
+            self._prepared = None
+            if self.closing or not (self._subscribed or self._assigned_manually):
+                return
+            try:
+                if not self._pending:
+                    async with asyncio.timeout(_PREPARE_TIMEOUT_S):
+                        batches = await self._consumer.getmany(
+                            timeout_ms=0, max_records=self._max_poll_records
+                        )
+                    for records in batches.values():
+                        self._pending.extend(records)
+                if not self._pending:
+                    return
+                generation = self._generation
+                taken, size = self._take(max_bytes)
+                rendered = await render_records(self.codec, taken, write)
+            except (KafkaError, BridgeError, TimeoutError):
+                # The read does it again and answers the error: aiokafka fails each fetch of
+                # a partition in trouble anew, and the records failing here stay pending.
+                return
+            except Exception:
+                log.exception(
+                    "consumer %s/%s: preparing the next read failed",
+                    self.config.group,
+                    self.config.name,
+                )
+                return
+            if generation == self._generation and rendered.count == len(taken):
+                self._prepared = _Prepared(
+                    generation, write, max_bytes, taken, size, rendered.parts
+                )
 
     async def _fill(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -302,9 +379,9 @@ class ConsumerInstance:
             size += record_bytes
         return taken, size
 
-    def _hand_out(self, taken: list[KafkaRecord], size: int, body: bytes) -> Handout:
+    def _hand_out(self, taken: list[KafkaRecord], size: int, parts: list[bytes]) -> Handout:
         """Take `taken` (the head of `_pending`) off the queue and count them handed out."""
-        handout = Handout(body, taken, size)
+        handout = Handout(parts, taken, size)
         if len(taken) == len(self._pending):
             self._pending.clear()
         else:
@@ -449,9 +526,10 @@ class ConsumerInstance:
     async def close(self) -> None:
         """Stop reading, commit what was handed out (auto-commit), leave the group."""
         self.closing = True
-        if self._auto_commit_task is not None:
-            self._auto_commit_task.cancel()
-            await asyncio.wait([self._auto_commit_task])
+        for task in (self._auto_commit_task, self._preparing):
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task])
         async with self.lock:
             if self.config.auto_commit:
                 await self._commit_quietly()

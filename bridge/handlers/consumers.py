@@ -6,6 +6,7 @@ assigns first and reads `.../records`. Both end in the same read and the same re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from aiohttp import web
 from aiokafka import TopicPartition
 
 from bridge.consumers.config import ConsumerConfig
-from bridge.consumers.instance import ConsumerInstance
+from bridge.consumers.instance import ConsumerInstance, Handout
 from bridge.dialects import DIALECTS
 from bridge.errors import BridgeError, ErrorKind
 from bridge.http import (
@@ -223,35 +224,48 @@ async def read_topic(request: web.Request) -> web.StreamResponse:
         return await _respond_with_records(request, instance)
 
 
+def _give_back(instance: ConsumerInstance, handout: Handout) -> None:
+    log.info(
+        "consumer %s/%s: client went away; %d records will be read again",
+        instance.config.group,
+        instance.config.name,
+        len(handout.taken),
+    )
+    instance.give_back(handout)
+
+
 async def _respond_with_records(
     request: web.Request, instance: ConsumerInstance
 ) -> web.StreamResponse:
     """Read, and write the response while the instance is still held: if the client is gone
-    by then, the records go back to be read again rather than being lost."""
+    by then (the write fails, or the server cancels the handler for it), the records go back
+    to be read again rather than being lost."""
     response_type = record_response_type(request, instance.config.format)
     timeout_ms = query_int(request, "timeout", _INT32_MAX)
     max_bytes = query_int(request, "max_bytes")
-    settings = request.app[SERVICES].settings
-    limit = settings.consumer_request_max_bytes
+    limit = request.app[SERVICES].settings.consumer_request_max_bytes
+    max_bytes = limit if max_bytes is None else min(max_bytes, limit)
+    write = DIALECTS[response_type.version].records_body
     with request.app[TRACING].reading(group=instance.config.group) as read:
         handout = await instance.read(
             instance.config.request_timeout_ms if timeout_ms is None else timeout_ms,
-            limit if max_bytes is None else min(max_bytes, limit),
-            DIALECTS[response_type.version].records_body,
+            max_bytes,
+            write,
         )
         read.received(handout.taken)
-    response = web.Response(body=handout.body, headers={"Content-Type": response_type.content_type})
+    response = web.StreamResponse(headers={"Content-Type": response_type.content_type})
+    response.content_length = sum(map(len, handout.parts))
     try:
         await response.prepare(request)
+        for part in handout.parts:
+            await response.write(part)
         await response.write_eof()
     except ConnectionError:
-        log.info(
-            "consumer %s/%s: client went away; %d records will be read again",
-            instance.config.group,
-            instance.config.name,
-            len(handout.taken),
-        )
-        instance.give_back(handout)
+        _give_back(instance, handout)
         return response
+    except asyncio.CancelledError:
+        _give_back(instance, handout)
+        raise
     request.app[METRICS].consumed(instance.config.format, len(handout.taken), handout.size)
+    instance.prepare_next(max_bytes, write)
     return response

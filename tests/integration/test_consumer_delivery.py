@@ -8,12 +8,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import socket
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from aiohttp.web_runner import BaseRunner
 
 from bridge.app import create_app
 from bridge.services import SERVICES
@@ -23,6 +27,7 @@ from tests.integration.consumer_helpers import (
     FIRST_READ_TIMEOUT_MS,
     Batch,
     answers_until,
+    b64,
     create_consumer,
     group_committed,
     next_offsets,
@@ -31,7 +36,7 @@ from tests.integration.consumer_helpers import (
     read_records,
     read_until,
 )
-from tests.integration.helpers import BINARY_V2, JSON_V2, V2, error_of, json_of
+from tests.integration.helpers import BINARY_V1, BINARY_V2, JSON_V2, V2, error_of, json_of
 from tests.kafka_target import KafkaTarget
 
 AiohttpClient = Callable[..., Awaitable[BridgeClient]]
@@ -297,6 +302,115 @@ async def test_records_not_handed_out_are_not_committed(
     assert await group_committed(kafka, group, topic, 2) == next_offsets(handed_out)
     await delete(bridge, path)
     await check_resuming_after(bridge, kafka, group, topic, written, handed_out)
+
+
+async def _abandoned_read(bridge: BridgeClient, path: str) -> int:
+    """GET `.../records` over a socket that reads the status line and headers and then hangs
+    up, its receive buffer kept small so that most of the body is still in the bridge then.
+    Returns the Content-Length the bridge announced."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (bridge.host, bridge.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    try:
+        writer.write(
+            f"GET {path}/records?timeout={FIRST_READ_TIMEOUT_MS} HTTP/1.1\r\n"
+            f"Host: {bridge.host}\r\nAccept: {BINARY_V2}\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+    finally:
+        writer.transport.abort()
+    return length
+
+
+async def test_the_next_read_prepared_ahead_follows_what_the_client_asks(
+    bridge: BridgeClient, new_topic: NewTopicFactory, kafka: KafkaTarget
+) -> None:
+    """After each answer the instance prepares the next one (same dialect and max_bytes).
+    A read asking for something else, or after a seek, gets what it asks for; records
+    prepared but not handed out are never committed."""
+    topic = await new_topic(partitions=1)
+    written = await put_records(kafka, topic, [b"%03d" % i for i in range(12)], partition=0)
+    group = unique_group()
+    path = await create_consumer(bridge, group, MANUAL)
+    response = await bridge.post(
+        f"{path}/assignments",
+        json={"partitions": [{"topic": topic, "partition": 0}]},
+        headers={"Content-Type": V2},
+    )
+    assert response.status == 204, await response.text()
+
+    first = await read_until(bridge, path, 1, max_bytes=6)  # two records a read
+    assert positions(first) == written[:2]
+    # Prepared with max_bytes=6: a read with 3 gets one record, the next in line.
+    assert positions(await read_records(bridge, path, max_bytes=3)) == written[2:3]
+    # The v1 dialect's shape, not the prepared v2 one.
+    response = await bridge.get(
+        f"{path}/records?timeout=1000&max_bytes=3", headers={"Accept": BINARY_V1}
+    )
+    assert await json_of(response, content_type=BINARY_V1) == [
+        {"key": None, "value": b64(b"003"), "partition": 0, "offset": 3}
+    ]
+    await commit(bridge, path)
+    assert await group_committed(kafka, group, topic, 1) == {0: 4}
+    # A seek back: the records prepared meanwhile are not what comes next.
+    response = await bridge.post(
+        f"{path}/positions",
+        json={"offsets": [{"topic": topic, "partition": 0, "offset": 1}]},
+        headers={"Content-Type": V2},
+    )
+    assert response.status == 204, await response.text()
+    rest = await read_until(bridge, path, len(written) - 1)
+    assert positions(rest) == written[1:]
+    await assert_nothing_more(bridge, path, timeout_ms=500)
+
+
+class _UncancellingServer(TestServer):
+    """A test server that, like the bridge's own (bridge/server.py), lets a handler run on
+    when its client goes (aiohttp's test server cancels it)."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return await super()._make_runner(**{**kwargs, "handler_cancellation": False})
+
+
+@pytest.mark.parametrize("cancelled", [True, False], ids=["handler-cancelled", "write-fails"])
+async def test_a_response_the_client_does_not_take_gives_its_records_back(
+    bridge_settings: Settings,
+    aiohttp_client: AiohttpClient,
+    new_topic: NewTopicFactory,
+    kafka: KafkaTarget,
+    cancelled: bool,
+) -> None:
+    """A client that hangs up in the middle of a body does not lose its records: the next
+    read hands them out again, from the first on, whether the server cancels the handler
+    or the handler's write fails. The body is larger than the sockets can buffer (a few MB
+    on loopback), so the bridge is still writing it when the client goes."""
+    consumer = {**bridge_settings.kafka_consumer, "max.partition.fetch.bytes": "16777216"}
+    app = create_app(dataclasses.replace(bridge_settings, kafka_consumer=consumer))
+    bridge = await aiohttp_client(app if cancelled else _UncancellingServer(app))
+    topic = await new_topic(partitions=1)
+    values = [b"%04d" % i + b"v" * 16_000 for i in range(300)]
+    written = await put_records(kafka, topic, values, partition=0)
+    path = await create_consumer(bridge, unique_group(), MANUAL)
+    response = await bridge.post(
+        f"{path}/assignments",
+        json={"partitions": [{"topic": topic, "partition": 0}]},
+        headers={"Content-Type": V2},
+    )
+    assert response.status == 204, await response.text()
+
+    assert await _abandoned_read(bridge, path) > 6_000_000
+    records = await read_until(bridge, path, len(written))
+    assert positions(records) == written
+    assert [raw(r["value"]) for r in records] == values
+    await assert_nothing_more(bridge, path, timeout_ms=500)
 
 
 # --- a group of instances

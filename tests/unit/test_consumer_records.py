@@ -1,6 +1,7 @@
 """Records rendered into a read's response body (bridge/consumers/records.py), without a
 broker: the one-pass good path and the record-by-record search for the first record that
-cannot be decoded or written, which must agree with each other whatever the codec does."""
+cannot be decoded or written, which must agree with each other whatever the codec does, and
+large bodies, which come in parts."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from bridge.consumers.records import KafkaRecord, render_records
+from bridge.consumers.records import KafkaRecord, decode_records, render_records
 from bridge.dialects import DIALECTS
 from bridge.errors import BridgeError, ErrorKind
 from bridge_codecs.base import CodecContext, CodecError, CodecUnavailableError, JSONValue
@@ -176,3 +178,48 @@ async def test_registry_failure_delivers_what_came_before_and_keeps_the_rest() -
         with pytest.raises(BridgeError) as raised:
             await render_records(SCRIPTED, first_fails, V2.records_body)
         assert raised.value.kind is ErrorKind.SCHEMA_REGISTRY_ERROR
+
+
+# --- large reads, written in parts
+
+
+def _long_read(count: int, special: dict[int, bytes]) -> list[KafkaRecord]:
+    """`count` records of 150-byte values, keys on every third, the `special` values at
+    their indexes."""
+    return records(
+        *[
+            (b"k%d" % i if i % 3 == 0 else None, special.get(i, b"%03d" % i + b"v" * 147))
+            for i in range(count)
+        ],
+        headers=(("h", b"x"),),
+    )
+
+
+@pytest.mark.parametrize("dialect", [1, 2])
+async def test_a_large_body_comes_in_parts_that_join_into_one_encoding(dialect: int) -> None:
+    """No part reaches 64 KiB (where each allocation becomes an mmap on the bridge's malloc
+    settings), and the parts joined are byte for byte one JSON encoding of every object."""
+    read = _long_read(1_000, {5: b"", 7: b"\xff" * 40})
+    writer = DIALECTS[dialect].records_body
+    rendered = await render_records(BinaryCodec(CodecContext()), read, writer)
+    assert rendered.count == 1_000
+    assert rendered.failure is None
+    assert len(rendered.parts) >= 4
+    assert max(map(len, rendered.parts)) < 64 * 1024
+    decoded = await decode_records(BinaryCodec(CodecContext()), read)
+    assert rendered.body == orjson.dumps(writer(read, decoded.keys, decoded.values))
+
+
+@pytest.mark.parametrize(("bad", "why"), [(b"bad", "not scripted"), (b"deep", "cannot be written")])
+async def test_a_failure_deep_into_a_large_read_delivers_every_record_before_it(
+    bad: bytes, why: str
+) -> None:
+    read = _long_read(600, {450: bad})
+    rendered = await render_records(SCRIPTED, read, V2.records_body)
+    assert rendered.count == 450
+    body = json.loads(rendered.body)
+    assert [r["offset"] for r in body] == [r.offset for r in read[:450]]
+    assert [r["value"] for r in body] == [_text(r.value) for r in read[:450]]
+    message = _failure(rendered.failure)
+    assert f"record at offset {read[450].offset} " in message
+    assert why in message
