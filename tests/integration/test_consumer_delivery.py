@@ -463,11 +463,15 @@ async def test_group_members_share_partitions(
 # --- the instances' lifetime
 
 
-async def test_idle_instance_expires_and_busy_one_does_not(
-    bridge_settings: Settings, aiohttp_client: AiohttpClient
-) -> None:
+@pytest.fixture
+async def expiring_bridge(bridge_settings: Settings, aiohttp_client: AiohttpClient) -> BridgeClient:
+    """A bridge whose idle instances expire after 1 s (checked every 0.25 s)."""
     settings = dataclasses.replace(bridge_settings, consumer_instance_timeout_ms=1_000)
-    client = await aiohttp_client(create_app(settings))
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_idle_instance_expires_and_busy_one_does_not(expiring_bridge: BridgeClient) -> None:
+    client = expiring_bridge
     group = unique_group()
     idle = await create_consumer(client, group, {"name": "idle"})
     busy = await create_consumer(client, group, {"name": "busy"})
@@ -489,13 +493,10 @@ async def test_idle_instance_expires_and_busy_one_does_not(
     await delete(client, busy)
 
 
-async def test_a_deleted_instance_is_freed(
-    bridge_settings: Settings, aiohttp_client: AiohttpClient
-) -> None:
+async def test_a_deleted_instance_is_freed(expiring_bridge: BridgeClient) -> None:
     # The expiry task once kept the last instance it had looked at, with its consumer and
     # fetched records, alive for as long as it slept.
-    settings = dataclasses.replace(bridge_settings, consumer_instance_timeout_ms=1_000)
-    client = await aiohttp_client(create_app(settings))
+    client = expiring_bridge
     group = unique_group()
     path = await create_consumer(client, group, {"name": "freed"})
     async with client.app[SERVICES].consumers.use(group, "freed") as instance:
