@@ -3,13 +3,17 @@ one middleware that times each request for the access log and the metrics.
 
 A request keeps the `X-Request-Id` its client sent when that id is sane (short, and only
 characters that are safe in a log line); otherwise it gets a new one. Either way the id is
-stored on the request and echoed in the response's `X-Request-Id`: set when the response
-is prepared, so it reaches error responses and handler-streamed responses alike.
+stored on the request and echoed in the response's `X-Request-Id`: the request middleware
+sets it on whatever response comes back, error envelopes included, and a handler that
+streams its response sets it before sending (`echo_request_id`). A signal on every
+response prepared would cost each request a coroutine more.
 
 The line carries its fields twice: in a readable message for the text log format, and as
 `extra` attributes that the JSON format writes as keys of their own. It is logged once per
-request, so its record is built directly: no look-up of the calling frame, which the
-formats do not show.
+request, so it costs as little as it can: where the bridge's own handler alone would
+receive it (the usual case), the handler renders the line straight from its fields, with no
+LogRecord; otherwise the record is built directly, with no look-up of the calling frame,
+which the formats do not show.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from bridge.log_format import sole_batching_handler
 from bridge.metrics import CLIENT_CLOSED, Metrics, route_label
 from bridge.middlewares import REPORTED_ERROR
 from bridge.settings import Settings
@@ -54,8 +59,10 @@ def request_id_of(request: web.Request) -> str:
     return new_request_id()
 
 
-async def echo_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
-    """on_response_prepare: every response, however it was built, carries the id."""
+def echo_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Put the request's id on a response it has not sent yet. The request middleware does
+    it for every response a handler returns or raises; a handler that sends its response
+    itself (`prepare`, then writes) calls this first."""
     request_id = request.get(REQUEST_ID)
     if request_id is not None:
         response.headers[HEADER] = request_id
@@ -72,14 +79,21 @@ def request_middleware(settings: Settings, metrics: Metrics | None = None) -> Mi
 
         @web.middleware
         async def identify(request: web.Request, handler: Handler) -> web.StreamResponse:
-            request[REQUEST_ID] = request_id_of(request)
-            return await handler(request)
+            request[REQUEST_ID] = request_id = request_id_of(request)
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:  # aiohttp answers it: it is the response
+                exc.headers[HEADER] = request_id
+                raise
+            if not response.prepared:
+                response.headers[HEADER] = request_id
+            return response
 
         return identify
 
     @web.middleware
     async def timed(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[REQUEST_ID] = request_id_of(request)
+        request[REQUEST_ID] = request_id = request_id_of(request)
         if metrics is not None:
             metrics.in_flight += 1
         started = time.perf_counter()
@@ -87,9 +101,12 @@ def request_middleware(settings: Settings, metrics: Metrics | None = None) -> Mi
         try:
             response = await handler(request)
             status = response.status
+            if not response.prepared:
+                response.headers[HEADER] = request_id
             return response
         except web.HTTPException as exc:
             status = exc.status
+            exc.headers[HEADER] = request_id
             raise
         except asyncio.CancelledError:
             status = CLIENT_CLOSED
@@ -127,6 +144,9 @@ def _log(request: web.Request, status: int, duration_ms: float) -> None:
         fields["error_kind"] = error.kind.value
         suffix = f" error={error.kind.value}"
     args = (remote, method, path, status, duration_ms, route, request_id, suffix)
+    handler = sole_batching_handler(access_logger)
+    if handler is not None and handler.log_directly(access_logger, _MESSAGE % args, fields):
+        return
     # What `Logger.info(..., extra=fields)` does, less its walk up the stack for the caller.
     record = logging.getLogRecordFactory()(
         access_logger.name, logging.INFO, __file__, _LINE, _MESSAGE, args, None, "_log"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge.access_log import echo_request_id, request_middleware
+from bridge.access_log import request_middleware
 from bridge.auth import auth_middleware
 from bridge.cors import add_cors_headers, cors_middleware
 from bridge.limits import admission_middleware
@@ -46,7 +46,6 @@ def create_app(settings: Settings) -> web.Application:
     metrics.watch_app(app)
     if cors:
         app.on_response_prepare.append(add_cors_headers)
-    app.on_response_prepare.append(echo_request_id)
     # Tracing first: the produce pipeline takes it, and it flushes after the Kafka clients close.
     app.cleanup_ctx.append(tracing_lifecycle(settings))
     app.cleanup_ctx.append(kafka_services)
@@ -63,7 +62,6 @@ def create_management_app(api_app: web.Application) -> web.Application:
     app = web.Application(middlewares=[request_middleware(settings), error_middleware])
     app[SETTINGS] = settings
     app[METRICS] = api_app[METRICS]
-    app.on_response_prepare.append(echo_request_id)
 
     async def share_services(app: web.Application) -> None:
         if SERVICES not in api_app:

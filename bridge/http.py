@@ -20,7 +20,7 @@ from bridge_codecs import jsontext
 _INT32_MAX = 2**31 - 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestContext:
     dialect: Dialect
     response: ResponseType

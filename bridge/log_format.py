@@ -54,13 +54,25 @@ class TextFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
             return super().formatTime(record, datefmt)
+        return self._time_text(record.created, record.msecs)
+
+    def _time_text(self, created: float, msecs: float) -> str:
         second, text = self._second  # one tuple: formatters may be shared between threads
-        if second != int(record.created):
-            second = int(record.created)
+        if second != int(created):
+            second = int(created)
             text = time.strftime(self.default_time_format, self.converter(second))
             self._second = (second, text)
         msec_format = self.default_msec_format
-        return text if msec_format is None else msec_format % (text, record.msecs)
+        return text if msec_format is None else msec_format % (text, msecs)
+
+    def direct_line(
+        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> str | None:
+        """The line `format` gives a record of these, with no exception; None unless this
+        formatter uses the default format, the only one it renders without a record."""
+        if self._fmt != TEXT_FORMAT:
+            return None
+        return f"{self._time_text(created, _msecs(created))} {level} {logger} {message}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,17 +82,17 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self._second: tuple[int, str] = (-1, "")
 
-    def _utc_time(self, record: logging.LogRecord) -> str:
+    def _utc_time(self, created: float, msecs: float) -> str:
         second, text = self._second
-        if second != int(record.created):
-            second = int(record.created)
+        if second != int(created):
+            second = int(created)
             text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = (second, text)
-        return f"{text}.{int(record.msecs):03d}Z"
+        return f"{text}.{int(msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": self._utc_time(record),
+            "time": self._utc_time(record.created, record.msecs),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -94,11 +106,35 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        try:
-            line = orjson.dumps(entry, default=_fallback, option=orjson.OPT_NON_STR_KEYS)
-        except TypeError:  # say, an integer too large for JSON: keep the line, lose nothing
-            line = orjson.dumps({k: v if isinstance(v, str) else repr(v) for k, v in entry.items()})
-        return line.decode()
+        return _json_line(entry)
+
+    def direct_line(
+        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> str:
+        """The line `format` gives a record of these, `fields` as its extras, no exception."""
+        entry: dict[str, Any] = {
+            "time": self._utc_time(created, _msecs(created)),
+            "level": level,
+            "logger": logger,
+            "message": message,
+        }
+        for key, value in fields.items():
+            if key not in _STANDARD_ATTRIBUTES and key not in entry:
+                entry[key] = value
+        return _json_line(entry)
+
+
+def _json_line(entry: dict[str, Any]) -> str:
+    try:
+        line = orjson.dumps(entry, default=_fallback, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # say, an integer too large for JSON: keep the line, lose nothing
+        line = orjson.dumps({k: v if isinstance(v, str) else repr(v) for k, v in entry.items()})
+    return line.decode()
+
+
+def _msecs(created: float) -> float:
+    """A LogRecord's `msecs` for this creation time."""
+    return int((created - int(created)) * 1000) + 0.0
 
 
 class BatchingStreamHandler(logging.StreamHandler[TextIO]):
@@ -127,9 +163,30 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO]):
         except Exception:
             self.handleError(record)
             return
-        self._pending.append(line + self.terminator)
         self._newest = record
-        if record.name in self._batched and len(self._pending) < MAX_PENDING_LINES:
+        self._add(line, record.name in self._batched)
+
+    def log_directly(self, logger: logging.Logger, message: str, fields: dict[str, Any]) -> bool:
+        """Write an INFO line of `logger` without building a LogRecord, as `emit` would have
+        written it; False, and nothing written, when this handler cannot.
+
+        For the lines logged once per request (the access log): the caller has made sure
+        that this handler alone would receive the record (`sole_batching_handler`)."""
+        formatter = self.formatter
+        if self.filters or self.level > logging.INFO:
+            return False
+        if not isinstance(formatter, TextFormatter | JsonFormatter):
+            return False
+        line = formatter.direct_line(time.time(), "INFO", logger.name, message, fields)
+        if line is None:
+            return False
+        with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            self._add(line, logger.name in self._batched)
+        return True
+
+    def _add(self, line: str, batched: bool) -> None:
+        self._pending.append(line + self.terminator)
+        if batched and len(self._pending) < MAX_PENDING_LINES:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -170,6 +227,23 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO]):
         except Exception:
             if self._newest is not None:
                 self.handleError(self._newest)
+
+
+def sole_batching_handler(logger: logging.Logger) -> BatchingStreamHandler | None:
+    """The one handler an INFO record of `logger` would reach, when that is a
+    BatchingStreamHandler and no logger filter is in the way; None otherwise (say, while a
+    test captures logs, or where logging was configured differently)."""
+    if logger.filters or logger.disabled or not logger.isEnabledFor(logging.INFO):
+        return None
+    found: BatchingStreamHandler | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if found is not None or not isinstance(handler, BatchingStreamHandler):
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    return found
 
 
 def formatter_for(log_format: str) -> logging.Formatter:

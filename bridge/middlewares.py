@@ -7,6 +7,7 @@ traceback and answered with a 500 that carries no internals.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -112,13 +113,34 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def negotiation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if (request.path.rstrip("/") or "/") in UNNEGOTIATED_PATHS:
         return await handler(request)
+    headers = request.headers
+    content_type, accept = headers.get("Content-Type"), headers.get("Accept")
     try:
-        body_type = parse_content_type(request.headers.get("Content-Type"))
+        request[CONTEXT] = _negotiated(content_type, accept)
+    except BridgeError:
+        request[CONTEXT] = _negotiated_with_stray_content_type(request, content_type, accept)
+    return await handler(request)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiated(content_type: str | None, accept: str | None) -> RequestContext:
+    """The context of a request with these headers: clients send the same few pairs, so
+    each is worked out once."""
+    body_type = parse_content_type(content_type)
+    version = body_type.version if body_type is not None else None
+    response = negotiate_response(accept, version=version)
+    return RequestContext(DIALECTS[response.version], response, body_type)
+
+
+def _negotiated_with_stray_content_type(
+    request: web.Request, content_type: str | None, accept: str | None
+) -> RequestContext:
+    """Negotiation after a failure: a body-less request's unusable Content-Type says
+    nothing, so it is negotiated as if it had none; anything else raises again."""
+    try:
+        parse_content_type(content_type)
     except BridgeError:
         if request.body_exists:
             raise
-        body_type = None  # a body-less request's stray Content-Type says nothing
-    version = body_type.version if body_type is not None else None
-    response = negotiate_response(request.headers.get("Accept"), version=version)
-    request[CONTEXT] = RequestContext(DIALECTS[response.version], response, body_type)
-    return await handler(request)
+        return _negotiated(None, accept)
+    return _negotiated(content_type, accept)  # Accept was the problem: raises it again

@@ -31,7 +31,7 @@ from bridge_codecs.base import (
 DEFAULT_FORMAT = "binary"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProduceRequest:
     topic: str
     #: The partition named in the path, if the request was sent to one.
@@ -67,7 +67,7 @@ def _schema_spec(schema: str | None, schema_id: float | None) -> SchemaSpec:
     return SchemaSpec(schema, _integer(schema_id))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProduceResult:
     deliveries: Sequence[Delivery]
     key_schema_id: int | None = None

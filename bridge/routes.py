@@ -23,57 +23,79 @@ from bridge.handlers import (
 _SEGMENT = re.compile(r"\{(\w+)\}")
 
 
-def _add(app: web.Application, method: str, template: str, handler: Handler) -> None:
-    path = _SEGMENT.sub(r"{\1:[^/]+}", template)
-    # Clients (and the v1 reference's own examples) send paths with a trailing slash;
-    # a redirect would lose a POST body, so both spellings are routes.
-    app.router.add_route(method, path, handler)
-    if path != "/":
-        app.router.add_route(method, path + "/", handler)
+class _RouteTable:
+    """Routes in the order added, registered with one aiohttp resource per path holding all
+    its methods, and the trailing-slash twins after every other path.
+
+    aiohttp tries the resources under a request's path prefix one by one, in registration
+    order; a resource per method and a twin after each path would make the later routes
+    (a consumer's records, say) wait for a dozen failed matches.
+    """
+
+    def __init__(self) -> None:
+        self._methods: dict[str, list[tuple[str, Handler]]] = {}
+
+    def add(self, method: str, template: str, handler: Handler) -> None:
+        path = _SEGMENT.sub(r"{\1:[^/]+}", template)
+        self._methods.setdefault(path, []).append((method, handler))
+
+    def register(self, app: web.Application) -> None:
+        # Clients (and the v1 reference's own examples) send paths with a trailing slash;
+        # a redirect would lose a POST body, so both spellings are routes.
+        for twins in (False, True):
+            for path, methods in self._methods.items():
+                if twins and path == "/":
+                    continue
+                resource = app.router.add_resource(path + "/" if twins else path)
+                for method, handler in methods:
+                    resource.add_route(method, handler)
 
 
 def add_probe_routes(app: web.Application) -> None:
     """Probes and metrics: on the API app, or on the management app when it has a port."""
-    _add(app, "GET", "/healthy", meta.healthy)
-    _add(app, "GET", "/ready", meta.ready)
-    _add(app, "GET", "/metrics", metrics.metrics)
+    routes = _RouteTable()
+    routes.add("GET", "/healthy", meta.healthy)
+    routes.add("GET", "/ready", meta.ready)
+    routes.add("GET", "/metrics", metrics.metrics)
+    routes.register(app)
 
 
 def add_routes(app: web.Application) -> None:
-    _add(app, "GET", "/", meta.bridge_info)
-    _add(app, "GET", "/openapi", openapi.openapi)
-    _add(app, "GET", "/openapi.json", openapi.openapi)
-    _add(app, "GET", "/brokers", topics.list_brokers)
-    _add(app, "POST", "/admin/topics", admin.create_topic)
-    _add(app, "GET", "/topics", topics.list_topics)
-    _add(app, "GET", "/topics/{topic}", topics.get_topic)
-    _add(app, "POST", "/topics/{topic}", produce.produce_to_topic)
-    _add(app, "GET", "/topics/{topic}/partitions", topics.list_partitions)
-    _add(app, "GET", "/topics/{topic}/partitions/{partition}", topics.get_partition)
-    _add(app, "POST", "/topics/{topic}/partitions/{partition}", produce.produce_to_partition)
-    _add(
-        app,
+    routes = _RouteTable()
+    routes.add("GET", "/", meta.bridge_info)
+    routes.add("GET", "/openapi", openapi.openapi)
+    routes.add("GET", "/openapi.json", openapi.openapi)
+    routes.add("GET", "/brokers", topics.list_brokers)
+    routes.add("POST", "/admin/topics", admin.create_topic)
+    routes.add("GET", "/topics", topics.list_topics)
+    routes.add("GET", "/topics/{topic}", topics.get_topic)
+    routes.add("POST", "/topics/{topic}", produce.produce_to_topic)
+    routes.add("GET", "/topics/{topic}/partitions", topics.list_partitions)
+    routes.add("GET", "/topics/{topic}/partitions/{partition}", topics.get_partition)
+    routes.add("POST", "/topics/{topic}/partitions/{partition}", produce.produce_to_partition)
+    routes.add(
         "GET",
         "/topics/{topic}/partitions/{partition}/offsets",
         topics.get_partition_offsets,
     )
     partition = "/topics/{topic}/partitions/{partition}"
-    _add(app, "GET", f"{partition}/messages", partition_records.read_messages)
-    _add(app, "GET", f"{partition}/records", partition_records.read_partition_records)
-    _add(app, "POST", "/consumers/{group}", consumers.create_consumer)
+    routes.add("GET", f"{partition}/messages", partition_records.read_messages)
+    routes.add("GET", f"{partition}/records", partition_records.read_partition_records)
+    routes.add("POST", "/consumers/{group}", consumers.create_consumer)
     instance = "/consumers/{group}/instances/{name}"
-    _add(app, "DELETE", instance, consumers.delete_consumer)
+    routes.add("DELETE", instance, consumers.delete_consumer)
     # The v1 reference's commit example posts to the instance itself.
-    _add(app, "POST", instance, consumers.commit_offsets)
-    _add(app, "POST", f"{instance}/offsets", consumers.commit_offsets)
-    _add(app, "GET", f"{instance}/offsets", consumers.committed_offsets)
-    _add(app, "GET", f"{instance}/topics/{{topic}}", consumers.read_topic)
-    _add(app, "GET", f"{instance}/records", consumers.read_records)
-    _add(app, "POST", f"{instance}/subscription", consumers.subscribe)
-    _add(app, "GET", f"{instance}/subscription", consumers.get_subscription)
-    _add(app, "DELETE", f"{instance}/subscription", consumers.unsubscribe)
-    _add(app, "POST", f"{instance}/assignments", consumers.assign)
-    _add(app, "GET", f"{instance}/assignments", consumers.get_assignments)
-    _add(app, "POST", f"{instance}/positions", consumers.seek)
-    _add(app, "POST", f"{instance}/positions/beginning", consumers.seek_to_beginning)
-    _add(app, "POST", f"{instance}/positions/end", consumers.seek_to_end)
+    routes.add("POST", instance, consumers.commit_offsets)
+    routes.add("POST", f"{instance}/offsets", consumers.commit_offsets)
+    routes.add("GET", f"{instance}/offsets", consumers.committed_offsets)
+    routes.add("GET", f"{instance}/topics/{{topic}}", consumers.read_topic)
+    routes.add("GET", f"{instance}/records", consumers.read_records)
+    routes.add("POST", f"{instance}/subscription", consumers.subscribe)
+    routes.add("GET", f"{instance}/subscription", consumers.get_subscription)
+    routes.add("DELETE", f"{instance}/subscription", consumers.unsubscribe)
+    routes.add("POST", f"{instance}/assignments", consumers.assign)
+    routes.add("GET", f"{instance}/assignments", consumers.get_assignments)
+    routes.add("POST", f"{instance}/positions", consumers.seek)
+    routes.add("POST", f"{instance}/positions/beginning", consumers.seek_to_beginning)
+    routes.add("POST", f"{instance}/positions/end", consumers.seek_to_end)
+    routes.register(app)

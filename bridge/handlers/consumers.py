@@ -13,6 +13,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiokafka import TopicPartition
 
+from bridge.access_log import echo_request_id
 from bridge.consumers.config import ConsumerConfig
 from bridge.consumers.instance import ConsumerInstance, Handout
 from bridge.dialects import DIALECTS
@@ -254,6 +255,7 @@ async def _respond_with_records(
         )
         read.received(handout.taken)
     response = web.StreamResponse(headers={"Content-Type": response_type.content_type})
+    echo_request_id(request, response)  # sent here, before the request middleware sees it
     response.content_length = sum(map(len, handout.parts))
     try:
         await response.prepare(request)

@@ -75,6 +75,18 @@ async def test_requests_are_labelled_by_route_template_never_by_consumer_name(
     assert requests(samples, "GET", "unmatched", 404, "v2") == 1
     latency = "kafka_bridge_http_request_duration_seconds_count"
     assert value(samples, latency, method="GET", route=subscription, status="200") == 2
+    # Cumulative buckets, as Prometheus reads them: every read took under a minute.
+    buckets = {
+        dict(labels)["le"]: count
+        for (sample, labels), count in samples.items()
+        if sample == "kafka_bridge_http_request_duration_seconds_bucket"
+        and dict(labels).get("route") == subscription
+    }
+    assert buckets["+Inf"] == buckets["60.0"] == 2
+    counts = [buckets[le] for le in sorted(buckets, key=lambda le: float(le))]
+    assert counts == sorted(counts)
+    seconds = "kafka_bridge_http_request_duration_seconds_sum"
+    assert 0 < value(samples, seconds, method="GET", route=subscription, status="200") < 60
     assert value(samples, "kafka_bridge_errors_total", kind="route_not_found") == 1
     # Probes and metrics count as requests of their own route.
     _, again = await scrape(bridge)

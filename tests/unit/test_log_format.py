@@ -23,6 +23,7 @@ from bridge.log_format import (
     JsonFormatter,
     TextFormatter,
     configure_logging,
+    sole_batching_handler,
 )
 from bridge.settings import Settings
 
@@ -184,3 +185,50 @@ def test_access_lines_off_the_loop_are_written_at_once() -> None:
     handler, stream = batching_handler()
     line(handler, "bridge.access", "from start-up or a thread")
     assert stream.getvalue() == "bridge.access from start-up or a thread\n"
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+async def test_lines_logged_directly_read_as_the_record_built_ones(
+    formatter: logging.Formatter,
+) -> None:
+    def handler() -> tuple[BatchingStreamHandler, Writes]:
+        stream = Writes()
+        built = BatchingStreamHandler({"bridge.access"}, stream)
+        built.setFormatter(formatter)
+        return built, stream
+
+    logger = logging.getLogger("bridge.access")
+    fields = {"request_id": "ab-1", "status": 200, "duration_ms": 1.25, "path": "/topics/t"}
+    by_record, by_record_stream = handler()
+    record = logging.LogRecord(logger.name, logging.INFO, __file__, 1, "m %s", ("x",), None)
+    record.__dict__.update(fields)
+    by_record.handle(record)
+    by_record.flush()
+    directly, directly_stream = handler()
+    assert directly.log_directly(logger, "m x", fields)
+    directly.flush()
+    expected, written = by_record_stream.getvalue(), directly_stream.getvalue()
+    # The times differ by the moments the two lines were made: compare everything else.
+    if isinstance(formatter, JsonFormatter):
+        expected_entry, written_entry = orjson.loads(expected), orjson.loads(written)
+        assert written_entry.pop("time")[:10] == expected_entry.pop("time")[:10]
+        assert written_entry == expected_entry
+        assert list(written_entry) == list(expected_entry)
+    else:
+        assert written.split(" ", 2)[2] == expected.split(" ", 2)[2]
+        assert written.split(" ")[0] == expected.split(" ")[0]
+
+
+def test_lines_go_through_logging_where_the_bridge_handler_is_not_alone() -> None:
+    logger = logging.Logger("bridge.access")  # outside the logging tree: no root handlers
+    stream = Writes()
+    handler = BatchingStreamHandler({"bridge.access"}, stream)
+    handler.setFormatter(TextFormatter())
+    logger.addHandler(handler)
+    assert sole_batching_handler(logger) is handler
+    logger.addHandler(logging.NullHandler())  # say, a test capturing the log
+    assert sole_batching_handler(logger) is None
+    custom = BatchingStreamHandler({"bridge.access"}, stream)
+    custom.setFormatter(TextFormatter("%(name)s %(message)s"))
+    assert not custom.log_directly(logger, "m", {})
+    assert stream.getvalue() == ""
