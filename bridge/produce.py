@@ -25,6 +25,7 @@ from bridge_codecs.base import (
     SchemaSpec,
     Serializer,
     SerializeTarget,
+    SimpleCodec,
 )
 
 #: The embedded format of a request whose media type names none (the references' rule).
@@ -112,6 +113,7 @@ class ProducePipeline:
         self._producer = producer
         self._codecs = codecs
         self._auto_create_topics = auto_create_topics
+        self._plain_serializers: dict[str, Serializer] = {}
 
     def codec(self, name: str) -> Codec:
         try:
@@ -119,13 +121,12 @@ class ProducePipeline:
         except UnknownFormatError as exc:
             raise BridgeError(ErrorKind.UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
 
-    async def _check_partitions(self, request: ProduceRequest) -> None:
-        numbered = [
-            (index, number)
-            for index, record in enumerate(request.records)
-            if (number := record.get("partition")) is not None
-        ]
-        wanted = {int(number) for _, number in numbered}
+    async def _check_partitions(
+        self, request: ProduceRequest, numbered: list[tuple[int, int]]
+    ) -> None:
+        """The topic exists, and so do the partition of the path and the `numbered` ones
+        (index of the record, partition) of the records."""
+        wanted = {number for _, number in numbered}
         if request.partition is not None:
             wanted.add(request.partition)
         try:
@@ -144,11 +145,11 @@ class ProducePipeline:
                     f"(it has {len(topic.partitions)} partitions)",
                 )
 
-    async def _serializer(
-        self, codec: Codec, request: ProduceRequest, is_key: bool
-    ) -> Serializer | None:
-        side, spec = ("key", request.key_schema) if is_key else ("value", request.value_schema)
-        used = any(record.get(side) is not None for record in request.records)
+    @staticmethod
+    def _check_schemas(codec: Codec, is_key: bool, spec: SchemaSpec, used: bool) -> None:
+        """A format with schemas needs one for a side (keys or values) that is used; a
+        format without them takes none."""
+        side = "key" if is_key else "value"
         if codec.requires_schema and used and not spec.given:
             kind = ErrorKind.KEY_SCHEMA_MISSING if is_key else ErrorKind.VALUE_SCHEMA_MISSING
             raise BridgeError(
@@ -162,14 +163,28 @@ class ProducePipeline:
                 f"The {codec.name} format does not use schemas; remove {side}_schema "
                 f"and {side}_schema_id",
             )
-        if not used:
-            return None
+
+    async def _serializer(self, codec: Codec, request: ProduceRequest, is_key: bool) -> Serializer:
+        """The codec's serializer for the keys or the values of `request`."""
+        side, spec = ("key", request.key_schema) if is_key else ("value", request.value_schema)
         try:
             return await codec.serializer(SerializeTarget(request.topic, is_key, spec))
         except CodecError as exc:
             raise BridgeError(ErrorKind.INVALID_SCHEMA, f"Invalid {side} schema: {exc}") from None
         except CodecUnavailableError as exc:
             raise BridgeError(ErrorKind.SCHEMA_REGISTRY_ERROR, str(exc)) from None
+
+    def _plain_serializer(self, codec: Codec) -> Serializer | None:
+        """The serializer of a format without schemas, which encodes alike for every topic
+        and side: made once. None for other formats, which are asked each time."""
+        plain = self._plain_serializers.get(codec.name)
+        if (
+            plain is None
+            and isinstance(codec, SimpleCodec)
+            and type(codec).serializer is SimpleCodec.serializer
+        ):
+            plain = self._plain_serializers[codec.name] = Serializer(encode=codec.encode)
+        return plain
 
     def _encode(
         self,
@@ -229,12 +244,31 @@ class ProducePipeline:
         self, request: ProduceRequest
     ) -> tuple[list[OutgoingRecord], int | None, int | None]:
         """Check and encode the whole request: the records, and the key and value schema ids."""
-        if not request.records:
+        records = request.records
+        if not records:
             raise BridgeError(ErrorKind.INVALID_BODY, "records may not be empty")
         codec = self.codec(request.embedded_format)
-        await self._check_partitions(request)
-        keys = await self._serializer(codec, request, is_key=True)
-        values = await self._serializer(codec, request, is_key=False)
+        # One pass: which sides the records use, and the partitions they name.
+        keyed = valued = False
+        numbered: list[tuple[int, int]] = []
+        for index, record in enumerate(records):
+            if record.get("key") is not None:
+                keyed = True
+            if record.get("value") is not None:
+                valued = True
+            if (number := record.get("partition")) is not None:
+                numbered.append((index, int(number)))
+        if (
+            numbered
+            or request.partition is not None
+            or not self._metadata.cached_topic(request.topic)
+        ):
+            await self._check_partitions(request, numbered)
+        plain = self._plain_serializer(codec)
+        self._check_schemas(codec, True, request.key_schema, keyed)
+        keys = (plain or await self._serializer(codec, request, True)) if keyed else None
+        self._check_schemas(codec, False, request.value_schema, valued)
+        values = (plain or await self._serializer(codec, request, False)) if valued else None
         outgoing = self._encode(request, keys, values)
         return (
             outgoing,
@@ -249,16 +283,23 @@ class ProducePipeline:
         shared one."""
         outgoing, key_schema_id, value_schema_id = await self.prepare(request)
         producer = self._producer if producer is None else producer
-        with self._tracing.producing(request.topic, request.partition, outgoing) as send:
-            deliveries = await producer.send_all(request.topic, send.records)
-            send.delivered(deliveries)
-        written = [r for r, d in zip(outgoing, deliveries, strict=True) if d.error is None]
+        if self._tracing is NO_TRACING:
+            deliveries = await producer.send_all(request.topic, outgoing)
+        else:
+            with self._tracing.producing(request.topic, request.partition, outgoing) as send:
+                deliveries = await producer.send_all(request.topic, send.records)
+                send.delivered(deliveries)
+        written = written_bytes = 0
+        for record, delivery in zip(outgoing, deliveries, strict=True):
+            if delivery.error is None:
+                written += 1
+                written_bytes += len(record.key or b"") + len(record.value or b"")
         return ProduceResult(
             deliveries,
             key_schema_id,
             value_schema_id,
-            written=len(written),
-            written_bytes=_payload_bytes(written),
+            written=written,
+            written_bytes=written_bytes,
         )
 
     async def produce_nowait(

@@ -31,7 +31,7 @@ async def _produce(request: web.Request, partition: int | None) -> web.Response:
     services = request.app[SERVICES]
     pipeline = services.produce
     metrics = request.app[METRICS]
-    nowait = query_flag(request, "async")
+    nowait = bool(request.query_string) and query_flag(request, "async")
     send = pipeline.produce_nowait if nowait else pipeline.produce
     if services.identity_producers is None:
         # No principal propagation: the shared producer, without the context of

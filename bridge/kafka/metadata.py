@@ -165,6 +165,13 @@ class ClusterMetadata:
                 names.append(info.name)
         return sorted(names)
 
+    def cached_topic(self, name: str) -> TopicInfo | None:
+        """The topic's metadata while the cached entry is fresh; None otherwise."""
+        cached = self._topics.get(name)
+        if cached is not None and time.monotonic() - cached[0] < self._max_age_s:
+            return cached[1]
+        return None
+
     async def topic(self, name: str, partitions: Iterable[int] = ()) -> TopicInfo:
         """The topic's metadata; BridgeError TOPIC_NOT_FOUND when it does not exist.
 

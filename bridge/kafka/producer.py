@@ -156,26 +156,6 @@ class SharedProducer:
         if self._starter is not None:
             await self._starter.wait(min(START_WAIT_S, self._timeout_s), doing)
 
-    async def _acknowledged(self, futures: list[asyncio.Future[object]]) -> None:
-        """Wait for every acknowledgement (the watch bounds the wait)."""
-        # The records of one batch are acknowledged together: waiting for each unfinished
-        # future in turn waits about once per batch. Awaited directly: a wait with a time-out
-        # of its own would cost a timer per request.
-        for future in futures:
-            if future.done():
-                continue
-            try:
-                await future
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if not future.cancelled() or (task is not None and task.cancelling()):
-                    raise
-                # aiokafka cancelled the record's future: its delivery reports that
-            except Exception:  # the record's failure: its delivery reports it
-                pass
-        if futures and self._health is not None:
-            self._health.saw_answer()
-
     async def send_all(self, topic: str, records: Sequence[OutgoingRecord]) -> list[Delivery]:
         """Send the records together and report each one's outcome."""
         if not self._ready_now():
@@ -189,7 +169,23 @@ class SharedProducer:
         try:
             futures = await self._enqueue(topic, records)
             self._watch.acknowledging(wait)
-            await self._acknowledged(futures)
+            # The records of one batch are acknowledged together: waiting for each unfinished
+            # future in turn waits about once per batch. Awaited directly: a wait with a
+            # time-out of its own would cost a timer per request.
+            for future in futures:
+                if future.done():
+                    continue
+                try:
+                    await future
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if not future.cancelled() or (task is not None and task.cancelling()):
+                        raise
+                    # aiokafka cancelled the record's future: its delivery reports that
+                except Exception:  # the record's failure: its delivery reports it
+                    pass
+            if futures and self._health is not None:
+                self._health.saw_answer()
         except asyncio.CancelledError:
             outcome = wait.cut_short()
             if outcome is None:
