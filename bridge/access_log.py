@@ -113,18 +113,24 @@ def request_middleware(settings: Settings, metrics: Metrics | None = None) -> Mi
             raise
         finally:
             elapsed = time.perf_counter() - started
+            route = None
             if metrics is not None:
                 metrics.in_flight -= 1
-                metrics.observe(request, status, elapsed)
-            if log_access and access_logger.isEnabledFor(logging.INFO):
-                _log(request, status, elapsed * 1000)
+                route = metrics.observe(request, status, elapsed)
+            if log_access:
+                _log(request, status, elapsed * 1000, route)
 
     return timed
 
 
-def _log(request: web.Request, status: int, duration_ms: float) -> None:
+def _log(request: web.Request, status: int, duration_ms: float, route: str | None) -> None:
+    """The request's line, unless the access logger is off; `route`: its label, if known."""
+    handler = sole_batching_handler(access_logger)  # None also when the logger is off
+    if handler is None and not access_logger.isEnabledFor(logging.INFO):
+        return
     request_id = request[REQUEST_ID]
-    route = route_label(request)
+    if route is None:
+        route = route_label(request)
     error = request.get(REPORTED_ERROR) if status >= 400 else None
     method = request.method
     # Still percent-encoded: a decoded path could smuggle a line break into the log.
@@ -144,7 +150,6 @@ def _log(request: web.Request, status: int, duration_ms: float) -> None:
         fields["error_kind"] = error.kind.value
         suffix = f" error={error.kind.value}"
     args = (remote, method, path, status, duration_ms, route, request_id, suffix)
-    handler = sole_batching_handler(access_logger)
     if handler is not None and handler.log_directly(access_logger, _MESSAGE % args, fields):
         return
     # What `Logger.info(..., extra=fields)` does, less its walk up the stack for the caller.

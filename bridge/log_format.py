@@ -137,6 +137,10 @@ def _msecs(created: float) -> float:
     return int((created - int(created)) * 1000) + 0.0
 
 
+#: The formatters that render a line without a LogRecord (`direct_line`).
+_DIRECT_FORMATTERS = (TextFormatter, JsonFormatter)
+
+
 class BatchingStreamHandler(logging.StreamHandler[TextIO]):
     """A stream handler that writes the lines of the `batched` loggers, when logged on a
     running event loop, in batches: at most FLUSH_INTERVAL_S after the first of them, or once
@@ -175,7 +179,7 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO]):
         formatter = self.formatter
         if self.filters or self.level > logging.INFO:
             return False
-        if not isinstance(formatter, TextFormatter | JsonFormatter):
+        if not isinstance(formatter, _DIRECT_FORMATTERS):
             return False
         line = formatter.direct_line(time.time(), "INFO", logger.name, message, fields)
         if line is None:

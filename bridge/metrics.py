@@ -144,8 +144,9 @@ class Metrics:
 
     # --- requests (timed by `bridge.access_log.request_middleware`, which keeps `in_flight`)
 
-    def observe(self, request: web.Request, status: int, elapsed: float) -> None:
-        """Count an answered request: its status, and the seconds it took."""
+    def observe(self, request: web.Request, status: int, elapsed: float) -> str:
+        """Count an answered request: its status, and the seconds it took. Returns the
+        request's route label, which the access log shows too."""
         method = request.method if request.method in _METHODS else "other"
         negotiated = request.get(CONTEXT)
         version = negotiated.dialect.version if negotiated is not None else 0
@@ -162,6 +163,7 @@ class Metrics:
             reported = request.get(REPORTED_ERROR)
             if reported is not None:
                 self.error(reported.kind)
+        return series.labels[1]
 
     # --- read at scrape time
 
