@@ -28,7 +28,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bridge.log_format import sole_batching_handler
+from bridge.log_format import JsonFormatter, sole_batching_handler
 from bridge.metrics import CLIENT_CLOSED, Metrics, route_label
 from bridge.middlewares import REPORTED_ERROR
 from bridge.settings import Settings
@@ -136,28 +136,36 @@ def _log(request: web.Request, status: int, duration_ms: float, route: str | Non
     # Still percent-encoded: a decoded path could smuggle a line break into the log.
     path = request.rel_url.raw_path
     remote = request.remote
-    fields = {
-        "request_id": request_id,
-        "method": method,
-        "route": route,
-        "path": path,
-        "status": status,
-        "duration_ms": round(duration_ms, 3),
-        "remote": remote,
-    }
-    suffix = ""
-    if error is not None:
-        fields["error_kind"] = error.kind.value
-        suffix = f" error={error.kind.value}"
+    suffix = "" if error is None else f" error={error.kind.value}"
     args = (remote, method, path, status, duration_ms, route, request_id, suffix)
-    if handler is not None and handler.log_directly(access_logger, _MESSAGE % args, fields):
-        return
+
+    def fields() -> dict[str, object]:
+        """The line's fields, as keys of their own in the JSON format."""
+        named: dict[str, object] = {
+            "request_id": request_id,
+            "method": method,
+            "route": route,
+            "path": path,
+            "status": status,
+            "duration_ms": round(duration_ms, 3),
+            "remote": remote,
+        }
+        if error is not None:
+            named["error_kind"] = error.kind.value
+        return named
+
+    if handler is not None:
+        # The text format shows the message alone: its fields are not needed.
+        direct = fields() if isinstance(handler.formatter, JsonFormatter) else _NO_FIELDS
+        if handler.log_directly(access_logger, _MESSAGE % args, direct):
+            return
     # What `Logger.info(..., extra=fields)` does, less its walk up the stack for the caller.
     record = logging.getLogRecordFactory()(
         access_logger.name, logging.INFO, __file__, _LINE, _MESSAGE, args, None, "_log"
     )
-    record.__dict__.update(fields)
+    record.__dict__.update(fields())
     access_logger.handle(record)
 
 
+_NO_FIELDS: dict[str, object] = {}
 _LINE = _log.__code__.co_firstlineno

@@ -15,7 +15,10 @@ from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
+from bridge import access_log
 from bridge.log_format import (
     FLUSH_INTERVAL_S,
     MAX_PENDING_LINES,
@@ -232,3 +235,39 @@ def test_lines_go_through_logging_where_the_bridge_handler_is_not_alone() -> Non
     custom.setFormatter(TextFormatter("%(name)s %(message)s"))
     assert not custom.log_directly(logger, "m", {})
     assert stream.getvalue() == ""
+
+
+@pytest.mark.usefixtures("restored_logging")
+@pytest.mark.parametrize("log_format", ["json", "text"])
+async def test_access_lines_written_directly_carry_their_fields(
+    log_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(Settings(log_format=log_format))
+
+    async def produce(request: web.Request) -> web.Response:
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/topics/{topic}", produce)
+    request = make_mocked_request("POST", "/topics/t%0Aforged", app=app)
+    request._match_info = await app.router.resolve(request)
+    request[access_log.REQUEST_ID] = "ab-1"
+    assert sole_batching_handler(access_log.access_logger) is not None  # the direct path
+    access_log._log(request, 201, 1.25, None)
+    logging.getLogger().handlers[0].flush()
+    line = capsys.readouterr().err
+    route = "route=/topics/{topic}"
+    message = f'{request.remote} "POST /topics/t%0Aforged" 201 1.2ms {route} id=ab-1'
+    if log_format == "text":
+        assert line.endswith(f" INFO bridge.access {message}\n")
+        return
+    entry = orjson.loads(line)
+    assert entry["message"] == message
+    assert {key: entry[key] for key in ("request_id", "method", "route", "path", "status")} == {
+        "request_id": "ab-1",
+        "method": "POST",
+        "route": "/topics/{topic}",
+        "path": "/topics/t%0Aforged",
+        "status": 201,
+    }
+    assert entry["duration_ms"] == 1.25
