@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--consume-records",
         type=int,
-        default=100_000,
+        default=200_000,
         help="records read in the consume scenario (1.5 times as many are pre-loaded)",
     )
     parser.add_argument(
@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--load-client",
         choices=("auto", "wrk", "aiohttp"),
         default="auto",
-        help="what drives produce requests: wrk when installed (auto), else an "
-        "aiohttp client in its own process",
+        help="what drives produce requests and steady consume reads: wrk when installed "
+        "(auto), else an aiohttp client in its own process",
     )
     parser.add_argument(
         "--bridge-set",

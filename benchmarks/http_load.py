@@ -1,13 +1,16 @@
 """The in-process HTTP load generator: aiohttp, one connection per concurrent request.
 
-Used when `wrk` is not installed, and always for consuming, which is a conversation rather
-than one request repeated. Bodies are built once; the client does no per-request encoding.
+Used when `wrk` is not installed; for consuming, it also creates the consumer instance,
+subscribes and reads the first records when wrk reads the rest (`benchmarks.wrk`). Bodies
+are built once; the client does no per-request encoding.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
@@ -17,8 +20,8 @@ from benchmarks.scenarios import ACCEPT, Scenario, produce_body
 from benchmarks.stats import Recorder, RunResult, consume_result
 
 _V2_JSON = "application/vnd.kafka.v2+json"
-_BINARY_RECORDS = "application/vnd.kafka.binary.v2+json"
-_MAX_READ_ERRORS = 10
+BINARY_RECORDS = "application/vnd.kafka.binary.v2+json"
+MAX_READ_ERRORS = 10
 
 
 async def produce(job: ProduceJob) -> RunResult:
@@ -52,8 +55,15 @@ async def consume(job: ConsumeJob) -> RunResult:
     Records per second count from the first response that carried records, so that joining
     the group (timed separately as the time to the first record) is not part of them.
     """
+    async with aiohttp.ClientSession() as session, consumer_instance(session, job) as instance:
+        return await _read_all(session, instance, job)
+
+
+@contextlib.asynccontextmanager
+async def consumer_instance(session: aiohttp.ClientSession, job: ConsumeJob) -> AsyncIterator[str]:
+    """A new binary consumer instance of `job.group` reading from the earliest offset, with
+    no auto-commit: its base URI. Deleted afterwards."""
     assert job.bridge_url is not None
-    group_url = f"{job.bridge_url}/consumers/{job.group}"
     config = {
         "name": "bench",
         "format": "binary",
@@ -61,27 +71,41 @@ async def consume(job: ConsumeJob) -> RunResult:
         "enable.auto.commit": False,
     }
     json_headers = {"Content-Type": _V2_JSON, "Accept": _V2_JSON}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(group_url, data=orjson.dumps(config), headers=json_headers) as r:
-            if r.status != 200:
-                raise RuntimeError(f"creating the consumer: {r.status} {await r.text()}")
-            instance = (await r.json(content_type=None))["base_uri"]
-        try:
-            return await _read_all(session, instance, job)
-        finally:
-            async with session.delete(instance, headers=json_headers):
-                pass
+    group_url = f"{job.bridge_url}/consumers/{job.group}"
+    async with session.post(group_url, data=orjson.dumps(config), headers=json_headers) as r:
+        if r.status != 200:
+            raise RuntimeError(f"creating the consumer: {r.status} {await r.text()}")
+        instance: str = (await r.json(content_type=None))["base_uri"]
+    try:
+        yield instance
+    finally:
+        async with session.delete(instance, headers=json_headers):
+            pass
 
 
-async def _read_all(session: aiohttp.ClientSession, instance: str, job: ConsumeJob) -> RunResult:
-    headers = {"Content-Type": _V2_JSON}
+def records_url(instance: str) -> str:
+    return f"{instance}/records?timeout=1000"
+
+
+async def subscribe(session: aiohttp.ClientSession, instance: str, job: ConsumeJob) -> float:
+    """Subscribe the instance to the job's topic; when it was asked (perf_counter)."""
     subscription = orjson.dumps({"topics": [job.topic]})
     subscribed = time.perf_counter()
+    headers = {"Content-Type": _V2_JSON}
     async with session.post(f"{instance}/subscription", data=subscription, headers=headers) as r:
         if r.status != 204:
             raise RuntimeError(f"subscribing: {r.status} {await r.text()}")
-    url = f"{instance}/records?timeout=1000"
-    read_headers = {"Accept": _BINARY_RECORDS}
+    return subscribed
+
+
+async def read_once(session: aiohttp.ClientSession, instance: str) -> tuple[int, bytes]:
+    """One read: its status and body."""
+    async with session.get(records_url(instance), headers={"Accept": BINARY_RECORDS}) as response:
+        return response.status, await response.read()
+
+
+async def _read_all(session: aiohttp.ClientSession, instance: str, job: ConsumeJob) -> RunResult:
+    subscribed = await subscribe(session, instance, job)
     deadline = subscribed + job.timeout_s
     latencies: list[float] = []
     received = errors = 0
@@ -89,13 +113,12 @@ async def _read_all(session: aiohttp.ClientSession, instance: str, job: ConsumeJ
     first_batch = 0
     while received < job.records and time.perf_counter() < deadline:
         started = time.perf_counter()
-        async with session.get(url, headers=read_headers) as response:
-            payload = await response.read()
-            if response.status != 200:
-                errors += 1
-                if errors > _MAX_READ_ERRORS:
-                    raise RuntimeError(f"reading: {response.status} {payload[:500]!r}")
-                continue
+        status, payload = await read_once(session, instance)
+        if status != 200:
+            errors += 1
+            if errors > MAX_READ_ERRORS:
+                raise RuntimeError(f"reading: {status} {payload[:500]!r}")
+            continue
         count = len(orjson.loads(payload))
         if first_at is not None:  # reads while the group forms are not the steady state
             latencies.append(time.perf_counter() - started)

@@ -59,7 +59,7 @@ class Options:
     consume_records: int
     idle_consumers: int
     partitions: int
-    #: "wrk" or "aiohttp": what drives the bridge in the produce scenarios.
+    #: "wrk" or "aiohttp": what drives the bridge's produce requests and steady reads.
     load_client: str
     bridge_sets: list[str] = field(default_factory=list)
     profile_dir: Path | None = None
@@ -259,6 +259,8 @@ class Runner:
         # Long enough for the group to form and the records to be read; cut off at the end.
         sampler = await self._sample(profile, 15)
         try:
+            if side == "bridge" and self.options.load_client == "wrk":
+                return await wrk.consume(job)
             return RunResult.from_json(await worker.spawn(job, timeout_s=400))
         finally:
             if sampler is not None:
