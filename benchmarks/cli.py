@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--consume-records",
         type=int,
-        default=200_000,
+        default=600_000,
         help="records read in the consume scenario (1.5 times as many are pre-loaded)",
     )
     parser.add_argument(
