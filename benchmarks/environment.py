@@ -135,11 +135,19 @@ def memory_kib(pid: int) -> dict[str, int]:
     return figures
 
 
-class BridgeProcess:
-    """`python -m bridge ARGS` in a process of its own; its log goes to a temporary file."""
+_PYTHON_M_BRIDGE = (sys.executable, "-m", "bridge")
 
-    def __init__(self, argv: Sequence[str], port: int) -> None:
+
+class BridgeProcess:
+    """`python -m bridge ARGS` in a process of its own; its log goes to a temporary file.
+
+    `command` replaces `python -m bridge`, say to run it under valgrind."""
+
+    def __init__(
+        self, argv: Sequence[str], port: int, command: Sequence[str] = _PYTHON_M_BRIDGE
+    ) -> None:
         self.argv = list(argv)
+        self.command = list(command)
         self.url = f"http://127.0.0.1:{port}"
         self._process: asyncio.subprocess.Process | None = None
         fd, log_name = tempfile.mkstemp(prefix="kafka-bridge-bench-", suffix=".log")
@@ -157,9 +165,7 @@ class BridgeProcess:
     async def start(self, timeout_s: float = 60.0) -> None:
         with self._log.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bridge",
+                *self.command,
                 *self.argv,
                 cwd=ROOT,
                 stdin=asyncio.subprocess.DEVNULL,

@@ -27,15 +27,13 @@ import re
 import sys
 import tempfile
 import uuid
-from asyncio.subprocess import Process
 from pathlib import Path
 
 import aiohttp
 
-from benchmarks import ROOT, probes
-from benchmarks.environment import bridge_arguments, free_port, kafka
-from benchmarks.scenarios import ACCEPT, Scenario, produce_body
-from benchmarks.wrk import _SCRIPT
+from benchmarks import probes, wrk
+from benchmarks.environment import BridgeProcess, bridge_arguments, free_port, kafka
+from benchmarks.scenarios import Scenario
 
 _START = (
     "import bridge.memory, bridge.log_format, runpy; "
@@ -53,20 +51,6 @@ async def _produce_requests(session: aiohttp.ClientSession, url: str) -> float:
     return sum(float(count) for count in _PRODUCED.findall(text))
 
 
-async def _ready(session: aiohttp.ClientSession, url: str, bridge: Process) -> None:
-    for _ in range(1200):  # valgrind starts the bridge in about 20 s
-        if bridge.returncode is not None:
-            raise RuntimeError("the bridge stopped under valgrind")
-        try:
-            async with session.get(f"{url}/ready") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the bridge was not ready under valgrind within 120 s")
-
-
 async def _run(*argv: str) -> None:
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
@@ -76,34 +60,23 @@ async def _run(*argv: str) -> None:
 
 
 async def _count(
-    args: argparse.Namespace, url: str, bridge: Process, topic: str, folder: Path
+    args: argparse.Namespace, bridge: BridgeProcess, topic: str, folder: Path
 ) -> float:
     """Produce requests served while instrumentation was on."""
-    scenario = Scenario("", 1, args.format)
-    body = folder / "body.json"
-    body.write_bytes(produce_body(scenario, args.value_size, None))
-    script = folder / "produce.lua"
-    script.write_text(
-        _SCRIPT.format(body=body, content_type=scenario.content_type, accept=ACCEPT, mark="-")
-    )
-    async with aiohttp.ClientSession() as session:
-        await _ready(session, url, bridge)
-        seconds = round(args.warmup + args.window + 30)
-        load = await asyncio.create_subprocess_exec(
-            *("wrk", "-t1", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "20s"),
-            *("-s", str(script), f"{url}/topics/{topic}"),
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        try:
+    script = wrk.write_produce_script(folder, Scenario("", 1, args.format), args.value_size, None)
+    seconds = round(args.warmup + args.window + 30)
+    load = await wrk.start(f"{bridge.url}/topics/{topic}", script, args.connections, seconds)
+    try:
+        async with aiohttp.ClientSession() as session:
             await asyncio.sleep(args.warmup)
-            before = await _produce_requests(session, url)
+            before = await _produce_requests(session, bridge.url)
             await _run("callgrind_control", "-i", "on", str(bridge.pid))
             await asyncio.sleep(args.window)
             await _run("callgrind_control", "-i", "off", str(bridge.pid))
-            return await _produce_requests(session, url) - before
-        finally:
-            load.kill()
-            await load.wait()
+            return await _produce_requests(session, bridge.url) - before
+    finally:
+        load.kill()
+        await load.communicate()
 
 
 async def measure(args: argparse.Namespace) -> None:
@@ -115,20 +88,14 @@ async def measure(args: argparse.Namespace) -> None:
         port = free_port()
         argv = bridge_arguments(target, port, None, [f"-D{s}" for s in args.bridge_set])
         log = folder / "valgrind.log"
-        with log.open("wb") as log_file:
-            bridge = await asyncio.create_subprocess_exec(
-                *("valgrind", "--tool=callgrind", "--instr-atstart=no"),
-                *(f"--callgrind-out-file={folder / 'callgrind.out'}", sys.executable),
-                *("-c", _START, *argv),
-                cwd=ROOT,
-                stdout=log_file,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        valgrind = ("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--log-file={log}")
+        command = (*valgrind, f"--callgrind-out-file={folder / 'out'}", sys.executable, "-c")
+        bridge = BridgeProcess(argv, port, command=(*command, _START))
+        await bridge.start(timeout_s=180)  # about 20 s under valgrind
         try:
-            requests = await _count(args, f"http://127.0.0.1:{port}", bridge, topic, folder)
+            requests = await _count(args, bridge, topic, folder)
         finally:
-            bridge.terminate()
-            await bridge.wait()
+            await bridge.stop()
         text = log.read_text(errors="replace")
         collected = re.findall(r"Collected : (\d+)", text)
         if not collected or requests <= 0:

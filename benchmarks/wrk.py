@@ -18,6 +18,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from asyncio.subprocess import Process
 from pathlib import Path
 
 import aiohttp
@@ -29,7 +30,7 @@ from benchmarks.scenarios import ACCEPT, Scenario, produce_body
 from benchmarks.stats import RunResult
 
 _MARK = "WRK_RESULT"
-_SCRIPT = """
+_PRODUCE_SCRIPT = """
 local file = io.open("{body}", "rb")
 wrk.method = "POST"
 wrk.body = file:read("*a")
@@ -113,20 +114,18 @@ def version() -> str:
     return " ".join(run.stdout.split()[:2]) or "wrk"
 
 
-async def _wrk(url: str, script: Path, concurrency: int, seconds: int) -> list[float]:
-    process = await asyncio.create_subprocess_exec(
-        "wrk",
-        "-t1",
-        f"-c{concurrency}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        url,
+async def start(url: str, script: Path, connections: int, seconds: int) -> Process:
+    """wrk running `script` against `url`: one thread, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        *("wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"),
+        *("-s", str(script), url),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+
+
+async def _wrk(url: str, script: Path, concurrency: int, seconds: int) -> list[float]:
+    process = await start(url, script, concurrency, seconds)
     output, _ = await process.communicate()
     text = output.decode(errors="replace")
     for line in text.splitlines():
@@ -135,14 +134,17 @@ async def _wrk(url: str, script: Path, concurrency: int, seconds: int) -> list[f
     raise RuntimeError(f"wrk printed no result (exit {process.returncode}):\n{text[-2000:]}")
 
 
-def _write_script(folder: Path, job: ProduceJob) -> Path:
-    scenario = Scenario("", job.records_per_request, job.value_format)
+def write_produce_script(
+    folder: Path, scenario: Scenario, value_size: int, schema_id: int | None
+) -> Path:
+    """The Lua script that POSTs the scenario's body over and over, written into `folder`."""
     body = folder / "body.json"
-    body.write_bytes(produce_body(scenario, job.value_size, job.value_schema_id))
+    body.write_bytes(produce_body(scenario, value_size, schema_id))
     script = folder / "produce.lua"
-    script.write_text(
-        _SCRIPT.format(body=body, content_type=scenario.content_type, accept=ACCEPT, mark=_MARK)
+    text = _PRODUCE_SCRIPT.format(
+        body=body, content_type=scenario.content_type, accept=ACCEPT, mark=_MARK
     )
+    script.write_text(text)
     return script
 
 
@@ -150,7 +152,8 @@ async def produce(job: ProduceJob) -> RunResult:
     assert job.bridge_url is not None
     url = f"{job.bridge_url}/topics/{job.topic}"
     with tempfile.TemporaryDirectory(prefix="kafka-bridge-wrk-") as folder:
-        script = _write_script(Path(folder), job)
+        scenario = Scenario("", job.records_per_request, job.value_format)
+        script = write_produce_script(Path(folder), scenario, job.value_size, job.value_schema_id)
         if job.warmup_s > 0:
             await _wrk(url, script, job.concurrency, max(1, round(job.warmup_s)))
         seconds = max(1, round(job.duration_s))
@@ -221,19 +224,7 @@ async def consume(job: ConsumeJob) -> RunResult:
 async def _wrk_reads(url: str, script: Path, seconds: int) -> tuple[float, list[float]]:
     """Run the consume script over one connection: when it had every record (perf_counter),
     and wrk's figures. wrk's own duration is always its -d, however early the script stops."""
-    process = await asyncio.create_subprocess_exec(
-        "wrk",
-        "-t1",
-        "-c1",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await start(url, script, 1, seconds)
     assert process.stdout is not None
     finished_at = None
     lines: list[str] = []
